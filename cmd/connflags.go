@@ -1,0 +1,194 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+)
+
+// Default WinRM ports (MS-WSMV 2.2.1).
+const (
+	defaultHTTPPort  = 5985
+	defaultHTTPSPort = 5986
+)
+
+// ConnOptions are the connection options shared by every command that
+// connects (shared/DESIGN.md §1).
+type ConnOptions struct {
+	Port               int
+	SSL                bool
+	URI                string
+	ApplicationName    string
+	ConfigurationName  string
+	User               string
+	Auth               string
+	CertFile, KeyFile  string
+	CAFile             string
+	InsecureSkipVerify bool
+	AllowUnencrypted   bool
+	IdleTimeout        time.Duration
+	OperationTimeout   time.Duration
+	OpenTimeout        time.Duration
+	OutputBuffering    string
+	PasswordStdin      bool
+	Debug              bool
+}
+
+// AddFlags registers the connection flags on fs.
+func (o *ConnOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.IntVar(&o.Port, "port", 0, "WinRM port (default 5985, or 5986 with --ssl)")
+	fs.BoolVar(&o.SSL, "ssl", false, "use HTTPS")
+	fs.StringVar(&o.URI, "uri", "", "full endpoint URI, e.g. https://host:5986/wsman")
+	fs.StringVar(&o.ApplicationName, "application-name", "wsman", "WinRM application path")
+	fs.StringVar(&o.ConfigurationName, "configuration-name", "Microsoft.PowerShell", "session configuration (JEA endpoint) name")
+	fs.StringVarP(&o.User, "user", "u", "", `user name: DOMAIN\user or user@REALM`)
+	fs.StringVar(&o.Auth, "auth", "negotiate", "authentication: negotiate|ntlm|kerberos|basic|certificate")
+	fs.StringVar(&o.CertFile, "cert-file", "", "client certificate (PEM) for certificate authentication")
+	fs.StringVar(&o.KeyFile, "key-file", "", "client certificate key (PEM)")
+	fs.StringVar(&o.CAFile, "ca-file", "", "PEM bundle of CA certificates to trust for HTTPS")
+	fs.BoolVar(&o.InsecureSkipVerify, "insecure-skip-verify", false, "do not verify the server's TLS certificate (insecure)")
+	fs.BoolVar(&o.AllowUnencrypted, "allow-unencrypted", false, "allow Basic authentication and unsealed bodies over plain HTTP (insecure)")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 0, "server-side idle timeout of the session (0: server default)")
+	fs.DurationVar(&o.OperationTimeout, "operation-timeout", 20*time.Second, "WS-Man operation timeout (long-poll length)")
+	fs.DurationVar(&o.OpenTimeout, "open-timeout", 3*time.Minute, "time allowed to open the session")
+	fs.StringVar(&o.OutputBuffering, "output-buffering", "block", "output buffering while disconnected: block|drop")
+	fs.BoolVar(&o.PasswordStdin, "password-stdin", false, "read the password from the first line of standard input")
+	fs.BoolVar(&o.Debug, "debug", false, "log the wire exchange to stderr (secrets redacted)")
+}
+
+// Validate checks option values that flags cannot check by type.
+func (o *ConnOptions) Validate() error {
+	switch strings.ToLower(o.Auth) {
+	case "negotiate", "ntlm", "kerberos", "basic", "certificate":
+	default:
+		return usageError{fmt.Errorf("--auth %q: want negotiate, ntlm, kerberos, basic or certificate", o.Auth)}
+	}
+	switch strings.ToLower(o.OutputBuffering) {
+	case "block", "drop":
+	default:
+		return usageError{fmt.Errorf("--output-buffering %q: want block or drop", o.OutputBuffering)}
+	}
+	if o.Port < 0 || o.Port > 65535 {
+		return usageError{fmt.Errorf("--port %d: out of range", o.Port)}
+	}
+	if (o.CertFile == "") != (o.KeyFile == "") {
+		return usageError{errors.New("--cert-file and --key-file go together")}
+	}
+	return nil
+}
+
+// EndpointURL turns a target (computer name, host:port, or URI) and the
+// options into the WinRM endpoint URL. --uri wins over the target.
+func (o *ConnOptions) EndpointURL(target string) (*url.URL, error) {
+	if o.URI != "" {
+		target = o.URI
+	}
+	if target == "" {
+		return nil, usageError{errors.New("no computer name or URI given")}
+	}
+	if strings.Contains(target, "://") {
+		u, err := url.Parse(target)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("target %q: %w", target, err)}
+		}
+		if u.Scheme != "http" && u.Scheme != "https" {
+			return nil, usageError{fmt.Errorf("target %q: scheme must be http or https", target)}
+		}
+		if u.Hostname() == "" {
+			return nil, usageError{fmt.Errorf("target %q: no host", target)}
+		}
+		if u.Path == "" {
+			u.Path = "/" + strings.Trim(o.ApplicationName, "/")
+		}
+		return u, nil
+	}
+	host, port := target, o.Port
+	if h, p, err := net.SplitHostPort(target); err == nil {
+		n, perr := strconv.Atoi(p)
+		if perr != nil || n <= 0 || n > 65535 {
+			return nil, usageError{fmt.Errorf("target %q: bad port", target)}
+		}
+		host, port = h, n
+	} else if strings.Count(target, ":") > 1 { // bare IPv6 address
+		host = strings.Trim(target, "[]")
+	}
+	if host == "" || strings.ContainsAny(host, "/?#@ ") {
+		return nil, usageError{fmt.Errorf("target %q: not a computer name", target)}
+	}
+	ssl := o.SSL
+	if port == 0 {
+		port = defaultHTTPPort
+		if ssl {
+			port = defaultHTTPSPort
+		}
+	} else if port == defaultHTTPSPort && !o.SSL {
+		// 5986 is WinRM's HTTPS listener; nobody speaks plain HTTP there.
+		ssl = true
+	}
+	scheme := "http"
+	if ssl {
+		scheme = "https"
+	}
+	return &url.URL{
+		Scheme: scheme,
+		Host:   net.JoinHostPort(host, strconv.Itoa(port)),
+		Path:   "/" + strings.Trim(o.ApplicationName, "/"),
+	}, nil
+}
+
+// passwordSource resolves the password without it ever being a flag value:
+// PSSESSION_PASSWORD, then --password-stdin, then a no-echo prompt when
+// stdin is a terminal. It returns "" when none applies.
+func (o *ConnOptions) password(f *Factory, prompt string) (string, error) {
+	if f.Getenv != nil {
+		if p := f.Getenv("PSSESSION_PASSWORD"); p != "" {
+			return p, nil
+		}
+	}
+	if o.PasswordStdin {
+		line, err := readLine(f.IO.In)
+		if err != nil && line == "" {
+			return "", fmt.Errorf("--password-stdin: reading standard input: %w", err)
+		}
+		return strings.TrimRight(line, "\r\n"), nil
+	}
+	if f.IO.IsStdinTTY() {
+		if fd, ok := f.IO.In.(interface{ Fd() uintptr }); ok {
+			fmt.Fprint(f.IO.ErrOut, prompt)
+			b, err := term.ReadPassword(int(fd.Fd()))
+			fmt.Fprintln(f.IO.ErrOut)
+			if err != nil {
+				return "", fmt.Errorf("reading password: %w", err)
+			}
+			return string(b), nil
+		}
+	}
+	return "", nil
+}
+
+// readLine reads one line byte by byte, so that whatever follows the line on
+// the reader (a script given on stdin after the password) stays unread.
+func readLine(r io.Reader) (string, error) {
+	var b strings.Builder
+	var one [1]byte
+	for {
+		n, err := r.Read(one[:])
+		if n == 1 {
+			if one[0] == '\n' {
+				return b.String(), nil
+			}
+			b.WriteByte(one[0])
+		}
+		if err != nil {
+			return b.String(), err
+		}
+	}
+}
