@@ -66,13 +66,13 @@ type Content int
 
 // Content kinds of an Obj (MS-PSRP 2.2.5.2.6).
 const (
-	ContentNone      Content = iota // properties only
-	ContentPrimitive                // a primitive (enum value, boxed value): Object.Value
-	ContentList                     // <LST>: Object.Items
-	ContentEnumerable               // <IE>: Object.Items
-	ContentQueue                    // <QUE>: Object.Items
-	ContentStack                    // <STK>: Object.Items
-	ContentDict                     // <DCT>: Object.Entries
+	ContentNone       Content = iota // properties only
+	ContentPrimitive                 // a primitive (enum value, boxed value) or a wrapped <Obj>: Object.Value
+	ContentList                      // <LST>: Object.Items
+	ContentEnumerable                // <IE>: Object.Items
+	ContentQueue                     // <QUE>: Object.Items
+	ContentStack                     // <STK>: Object.Items
+	ContentDict                      // <DCT>: Object.Entries
 )
 
 // DictEntry is one <En> of a <DCT>.

@@ -1,0 +1,130 @@
+package clixml
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// vectorMessage is one PSRP message found in a recorded WinRM exchange.
+type vectorMessage struct {
+	File  string // base name of the YAML file
+	Where string // "request N" or "response N"
+	Type  uint32 // MS-PSRP 2.2.1 MessageType
+	Data  []byte // CLIXML body (BOM kept)
+}
+
+func (m vectorMessage) String() string {
+	return fmt.Sprintf("%s %s type 0x%08X", m.File, m.Where, m.Type)
+}
+
+// vectorsDir finds the recorded Windows exchanges: $PSSESSION_VECTORS, or
+// testdata/vectors/windows or ../shared/vectors/windows next to the module
+// root.
+func vectorsDir(t testing.TB) string {
+	t.Helper()
+	if d := os.Getenv("PSSESSION_VECTORS"); d != "" {
+		return d
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			for _, c := range []string{"testdata/vectors/windows", "../shared/vectors/windows"} {
+				p := filepath.Join(dir, c)
+				if st, err := os.Stat(p); err == nil && st.IsDir() {
+					return p
+				}
+			}
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	t.Skip("recorded Windows vectors not found (set PSSESSION_VECTORS)")
+	return ""
+}
+
+// psrpPayload matches the WSMan elements that carry base64 PSRP fragments.
+var psrpPayload = regexp.MustCompile(`<(creationXml|connectXml|connectResponseXml|rsp:Arguments|rsp:Stream)\b[^>]*>([A-Za-z0-9+/=\s]+)</`)
+
+// loadVectorMessages extracts every PSRP message of every vector file:
+// base64 → fragments (MS-PSRP 2.2.4, 21-byte big-endian header) →
+// reassembled per ObjectId → message (2.2.1, 40-byte header) → data.
+func loadVectorMessages(t testing.TB) []vectorMessage {
+	t.Helper()
+	dir := vectorsDir(t)
+	files, err := filepath.Glob(filepath.Join(dir, "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	var out []vectorMessage
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Messages []struct {
+				Request  string `yaml:"request"`
+				Response string `yaml:"response"`
+			} `yaml:"messages"`
+		}
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for i, m := range doc.Messages {
+			for _, part := range []struct{ where, env string }{{"request", m.Request}, {"response", m.Response}} {
+				pending := map[uint64][]byte{}
+				for _, sm := range psrpPayload.FindAllStringSubmatch(part.env, -1) {
+					b, err := base64.StdEncoding.DecodeString(string(bytes.Join(bytes.Fields([]byte(sm[2])), nil)))
+					if err != nil {
+						continue // not base64 (e.g. WinRS text)
+					}
+					for len(b) >= 21 {
+						oid := binary.BigEndian.Uint64(b[0:8])
+						flags := b[16]
+						n := int(binary.BigEndian.Uint32(b[17:21]))
+						if 21+n > len(b) {
+							break // not PSRP (WinRS output that happens to be base64)
+						}
+						pending[oid] = append(pending[oid], b[21:21+n]...)
+						b = b[21+n:]
+						if flags&2 == 0 {
+							continue
+						}
+						msg := pending[oid]
+						delete(pending, oid)
+						if len(msg) < 40 || binary.LittleEndian.Uint32(msg[0:4])-1 > 1 {
+							continue
+						}
+						out = append(out, vectorMessage{
+							File:  filepath.Base(f),
+							Where: fmt.Sprintf("%s %d", part.where, i),
+							Type:  binary.LittleEndian.Uint32(msg[4:8]),
+							Data:  msg[40:],
+						})
+					}
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no PSRP messages found under %s", dir)
+	}
+	return out
+}
