@@ -1,0 +1,353 @@
+package endpoint
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a Clock the test advances by hand.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []fakeWaiter
+}
+
+type fakeWaiter struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) (<-chan time.Time, func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := fakeWaiter{at: c.now.Add(d), ch: make(chan time.Time, 1)}
+	c.waiters = append(c.waiters, w)
+	return w.ch, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, x := range c.waiters {
+			if x.ch == w.ch {
+				c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+// Advance moves the clock and fires the timers that are due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if !w.at.After(c.now) {
+			w.ch <- c.now
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	c.waiters = kept
+}
+
+// Waiters counts pending timers.
+func (c *fakeClock) Waiters() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.waiters)
+}
+
+// testUserHeader names the caller in tests that need several users.
+const testUserHeader = "X-Test-User"
+
+// newTestServer serves a Handler for cfg on loopback HTTP.
+func newTestServer(t *testing.T, cfg Config) (*Handler, *httptest.Server) {
+	t.Helper()
+	if cfg.User == nil {
+		cfg.User = func(r *http.Request) string { return r.Header.Get(testUserHeader) }
+	}
+	h := New(cfg)
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		h.Close()
+	})
+	return h, srv
+}
+
+// node is a minimal DOM for checking responses.
+type node struct {
+	Name     xml.Name
+	Attr     []xml.Attr
+	Children []*node
+	Text     string
+}
+
+func parseNode(data []byte) (*node, error) {
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	var stack []*node
+	var root *node
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			n := &node{Name: t.Name, Attr: t.Attr}
+			if len(stack) > 0 {
+				p := stack[len(stack)-1]
+				p.Children = append(p.Children, n)
+			} else {
+				root = n
+			}
+			stack = append(stack, n)
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if len(stack) > 0 {
+				stack[len(stack)-1].Text += string(t)
+			}
+		}
+	}
+	if root == nil {
+		return nil, fmt.Errorf("empty document")
+	}
+	return root, nil
+}
+
+// find returns the descendants (depth first) named {ns}local.
+func (n *node) find(ns, local string) []*node {
+	var out []*node
+	var walk func(*node)
+	walk = func(m *node) {
+		for _, c := range m.Children {
+			if c.Name.Space == ns && c.Name.Local == local {
+				out = append(out, c)
+			}
+			walk(c)
+		}
+	}
+	walk(n)
+	return out
+}
+
+func (n *node) first(ns, local string) *node {
+	if f := n.find(ns, local); len(f) > 0 {
+		return f[0]
+	}
+	return nil
+}
+
+func (n *node) attr(name string) string {
+	for _, a := range n.Attr {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// reqOpts describes a request envelope built by the tests the way pypsrp
+// and pywinrm build theirs.
+type reqOpts struct {
+	action, resource string
+	shellID          string
+	options          map[string]string // name -> value (MustComply when name starts with '!')
+	timeout          string
+	envelopeSize     int
+	body             string
+	messageID        string
+	user             string
+}
+
+func buildEnvelope(o reqOpts) string {
+	var b strings.Builder
+	b.WriteString(`<s:Envelope xmlns:s="` + nsSOAP + `" xmlns:wsa="` + nsAddressing + `" xmlns:wsman="` + nsWSMan +
+		`" xmlns:wsmv="` + nsWSMV + `" xmlns:rsp="` + nsShell + `" xmlns:wsen="` + nsEnum + `"><s:Header>`)
+	b.WriteString(`<wsa:Action s:mustUnderstand="true">` + o.action + `</wsa:Action>`)
+	size := o.envelopeSize
+	if size == 0 {
+		size = 153600
+	}
+	fmt.Fprintf(&b, `<wsman:MaxEnvelopeSize s:mustUnderstand="true">%d</wsman:MaxEnvelopeSize>`, size)
+	id := o.messageID
+	if id == "" {
+		id = "uuid:" + newGUID()
+	}
+	b.WriteString(`<wsa:MessageID>` + id + `</wsa:MessageID>`)
+	timeout := o.timeout
+	if timeout == "" {
+		timeout = "PT20S"
+	}
+	b.WriteString(`<wsman:OperationTimeout>` + timeout + `</wsman:OperationTimeout>`)
+	b.WriteString(`<wsa:ReplyTo><wsa:Address s:mustUnderstand="true">` + addressAnonymous + `</wsa:Address></wsa:ReplyTo>`)
+	if o.resource != "" {
+		b.WriteString(`<wsman:ResourceURI s:mustUnderstand="true">` + o.resource + `</wsman:ResourceURI>`)
+	}
+	b.WriteString(`<wsa:To>http://127.0.0.1/wsman</wsa:To>`)
+	if len(o.options) > 0 {
+		b.WriteString(`<wsman:OptionSet s:mustUnderstand="true">`)
+		for k, v := range o.options {
+			must := ""
+			if strings.HasPrefix(k, "!") {
+				k, must = k[1:], ` MustComply="true"`
+			}
+			b.WriteString(`<wsman:Option Name="` + k + `"` + must + `>` + v + `</wsman:Option>`)
+		}
+		b.WriteString(`</wsman:OptionSet>`)
+	}
+	if o.shellID != "" {
+		b.WriteString(`<wsman:SelectorSet><wsman:Selector Name="ShellId">` + o.shellID + `</wsman:Selector></wsman:SelectorSet>`)
+	}
+	b.WriteString(`</s:Header><s:Body>` + o.body + `</s:Body></s:Envelope>`)
+	return b.String()
+}
+
+// result is a parsed response.
+type result struct {
+	status int
+	root   *node
+	raw    string
+}
+
+func (r result) body() *node { return r.root.first(nsSOAP, "Body") }
+
+// faultCode returns the WSManFault Code, or "" for a non-fault.
+func (r result) faultCode() string {
+	if f := r.root.first(nsFault, "WSManFault"); f != nil {
+		return f.attr("Code")
+	}
+	return ""
+}
+
+func post(t *testing.T, srv *httptest.Server, o reqOpts) result {
+	t.Helper()
+	env := buildEnvelope(o)
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/wsman?PSVersion=5.1.17763.316", strings.NewReader(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+	if o.user != "" {
+		req.Header.Set(testUserHeader, o.user)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", shortAction(o.action), err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := parseNode(data)
+	if err != nil {
+		t.Fatalf("%s response does not parse: %v\n%s", shortAction(o.action), err, data)
+	}
+	// Every response relates to its request.
+	if rel := root.first(nsAddressing, "RelatesTo"); o.messageID != "" && (rel == nil || rel.Text != o.messageID) {
+		t.Errorf("RelatesTo = %v, want %s", rel, o.messageID)
+	}
+	return result{status: resp.StatusCode, root: root, raw: string(data)}
+}
+
+// mustOK fails the test unless r is a 200 non-fault response.
+func mustOK(t *testing.T, r result) result {
+	t.Helper()
+	if r.status != http.StatusOK || r.faultCode() != "" {
+		t.Fatalf("status %d fault %s\n%s", r.status, r.faultCode(), r.raw)
+	}
+	return r
+}
+
+// winrsClient drives the cmd resource.
+type winrsClient struct {
+	t    *testing.T
+	srv  *httptest.Server
+	user string
+}
+
+func (c winrsClient) create(body string) string {
+	c.t.Helper()
+	r := mustOK(c.t, post(c.t, c.srv, reqOpts{action: actionCreate, resource: resourceCmd, user: c.user,
+		options: map[string]string{"WINRS_NOPROFILE": "FALSE", "WINRS_CODEPAGE": "437"},
+		body:    `<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams>` + body + `</rsp:Shell>`}))
+	sel := r.root.first(nsWSMan, "Selector")
+	if sel == nil || sel.attr("Name") != "ShellId" {
+		c.t.Fatalf("no ShellId selector in\n%s", r.raw)
+	}
+	return sel.Text
+}
+
+func (c winrsClient) command(shell, cmd string, args ...string) string {
+	c.t.Helper()
+	body := `<rsp:CommandLine><rsp:Command>` + esc(cmd) + `</rsp:Command>`
+	for _, a := range args {
+		body += `<rsp:Arguments>` + esc(a) + `</rsp:Arguments>`
+	}
+	body += `</rsp:CommandLine>`
+	r := mustOK(c.t, post(c.t, c.srv, reqOpts{action: actionCommand, resource: resourceCmd, shellID: shell, user: c.user,
+		options: map[string]string{"WINRS_SKIP_CMD_SHELL": "False"}, body: body}))
+	return r.root.first(nsShell, "CommandId").Text
+}
+
+// output receives until Done and returns stdout, stderr and the exit code.
+func (c winrsClient) output(shell, id string) (stdout, stderr string, code string) {
+	c.t.Helper()
+	for range 1000 {
+		r := mustOK(c.t, post(c.t, c.srv, reqOpts{action: actionReceive, resource: resourceCmd, shellID: shell, user: c.user,
+			options: map[string]string{"WSMAN_CMDSHELL_OPTION_KEEPALIVE": "True"},
+			body:    `<rsp:Receive><rsp:DesiredStream CommandId="` + id + `">stdout stderr</rsp:DesiredStream></rsp:Receive>`}))
+		for _, s := range r.root.find(nsShell, "Stream") {
+			d, err := base64.StdEncoding.DecodeString(s.Text)
+			if err != nil {
+				c.t.Fatal(err)
+			}
+			if s.attr("Name") == "stdout" {
+				stdout += string(d)
+			} else {
+				stderr += string(d)
+			}
+		}
+		st := r.root.first(nsShell, "CommandState")
+		if st != nil && st.attr("State") == commandStateDone {
+			return stdout, stderr, st.first(nsShell, "ExitCode").Text
+		}
+	}
+	c.t.Fatal("command never finished")
+	return
+}
+
+func (c winrsClient) signal(shell, id, code string) result {
+	c.t.Helper()
+	return post(c.t, c.srv, reqOpts{action: actionSignal, resource: resourceCmd, shellID: shell, user: c.user,
+		body: `<rsp:Signal CommandId="` + id + `"><rsp:Code>` + code + `</rsp:Code></rsp:Signal>`})
+}
+
+func (c winrsClient) delete(shell string) result {
+	c.t.Helper()
+	return post(c.t, c.srv, reqOpts{action: actionDelete, resource: resourceCmd, shellID: shell, user: c.user})
+}

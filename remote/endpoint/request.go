@@ -1,0 +1,361 @@
+package endpoint
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Namespaces (MS-WSMV 2.2.1). Requests are parsed by these URIs, whatever
+// prefixes the client chose.
+const (
+	nsSOAP       = "http://www.w3.org/2003/05/soap-envelope"
+	nsAddressing = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
+	nsWSMan      = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
+	nsWSMV       = "http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd"
+	nsShell      = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
+	nsTransfer   = "http://schemas.xmlsoap.org/ws/2004/09/transfer"
+	nsEnum       = "http://schemas.xmlsoap.org/ws/2004/09/enumeration"
+	nsFault      = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
+	nsPowerShell = "http://schemas.microsoft.com/powershell"
+	nsConfig     = "http://schemas.microsoft.com/wbem/wsman/1/config"
+)
+
+// Action URIs (MS-WSMV 3.1.4; responses append "Response").
+const (
+	actionCreate     = nsTransfer + "/Create"
+	actionGet        = nsTransfer + "/Get"
+	actionDelete     = nsTransfer + "/Delete"
+	actionEnumerate  = nsEnum + "/Enumerate"
+	actionPull       = nsEnum + "/Pull"
+	actionCommand    = nsShell + "/Command"
+	actionSend       = nsShell + "/Send"
+	actionReceive    = nsShell + "/Receive"
+	actionSignal     = nsShell + "/Signal"
+	actionDisconnect = nsShell + "/Disconnect"
+	actionReconnect  = nsShell + "/Reconnect"
+	actionConnect    = nsShell + "/Connect"
+	actionFault      = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault"
+	addressAnonymous = nsAddressing + "/role/anonymous"
+)
+
+// Resource URIs served (MS-WSMV 3.1.4.1.31, MS-PSRP 3.1.4).
+const (
+	resourceCmd          = nsShell + "/cmd"
+	resourceShell        = nsShell
+	resourceShellCommand = nsShell + "/Command"
+	resourceConfig       = nsConfig
+	resourcePowerShell   = nsPowerShell + "/"
+)
+
+// Signal codes (MS-WSMV 2.2.4.38, MS-PSRP 3.1.5.3.9; "crtl" is normative).
+const (
+	signalTerminate = nsShell + "/signal/terminate"
+	signalCtrlC     = nsShell + "/signal/ctrl_c"
+	signalCtrlBreak = nsShell + "/signal/ctrl_break"
+	signalPSCtrlC   = "powershell/signal/crtl_c"
+)
+
+// Command states (MS-WSMV 2.2.4.7).
+const (
+	commandStateDone    = nsShell + "/CommandState/Done"
+	commandStateRunning = nsShell + "/CommandState/Running"
+)
+
+// request is one parsed WS-Man request envelope.
+type request struct {
+	Header header `xml:"http://www.w3.org/2003/05/soap-envelope Header"`
+	Body   body   `xml:"http://www.w3.org/2003/05/soap-envelope Body"`
+}
+
+type header struct {
+	Action           string     `xml:"http://schemas.xmlsoap.org/ws/2004/08/addressing Action"`
+	MessageID        string     `xml:"http://schemas.xmlsoap.org/ws/2004/08/addressing MessageID"`
+	To               string     `xml:"http://schemas.xmlsoap.org/ws/2004/08/addressing To"`
+	ResourceURI      string     `xml:"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd ResourceURI"`
+	MaxEnvelopeSize  string     `xml:"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd MaxEnvelopeSize"`
+	OperationTimeout string     `xml:"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd OperationTimeout"`
+	Locale           localeElem `xml:"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd Locale"`
+	DataLocale       localeElem `xml:"http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd DataLocale"`
+	Selectors        []selector `xml:"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd SelectorSet>Selector"`
+	Options          []option   `xml:"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd OptionSet>Option"`
+}
+
+type localeElem struct {
+	Lang string `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
+}
+
+type selector struct {
+	Name  string `xml:"Name,attr"`
+	Value string `xml:",chardata"`
+}
+
+type option struct {
+	Name       string `xml:"Name,attr"`
+	MustComply string `xml:"MustComply,attr"`
+	Value      string `xml:",chardata"`
+}
+
+type body struct {
+	Shell       *shellBody      `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Shell"`
+	CommandLine *commandBody    `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell CommandLine"`
+	Receive     *receiveBody    `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Receive"`
+	Send        *sendBody       `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Send"`
+	Signal      *signalBody     `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Signal"`
+	Disconnect  *disconnectBody `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Disconnect"`
+	Connect     *connectBody    `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Connect"`
+	Enumerate   *enumerateBody  `xml:"http://schemas.xmlsoap.org/ws/2004/09/enumeration Enumerate"`
+	Pull        *pullBody       `xml:"http://schemas.xmlsoap.org/ws/2004/09/enumeration Pull"`
+}
+
+type shellBody struct {
+	ShellID          string     `xml:"ShellId,attr"`
+	NameAttr         string     `xml:"Name,attr"`
+	Name             string     `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Name"`
+	InputStreams     string     `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell InputStreams"`
+	OutputStreams    string     `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell OutputStreams"`
+	IdleTimeOut      string     `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell IdleTimeOut"`
+	WorkingDirectory string     `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell WorkingDirectory"`
+	Variables        []variable `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Environment>Variable"`
+	CreationXML      string     `xml:"http://schemas.microsoft.com/powershell creationXml"`
+}
+
+type variable struct {
+	Name  string `xml:"Name,attr"`
+	Value string `xml:",chardata"`
+}
+
+type commandBody struct {
+	CommandID string   `xml:"CommandId,attr"`
+	Command   string   `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Command"`
+	Arguments []string `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Arguments"`
+}
+
+type receiveBody struct {
+	DesiredStream struct {
+		CommandID string `xml:"CommandId,attr"`
+		Streams   string `xml:",chardata"`
+	} `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell DesiredStream"`
+}
+
+type sendBody struct {
+	Streams []sendStream `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Stream"`
+}
+
+type sendStream struct {
+	Name      string `xml:"Name,attr"`
+	CommandID string `xml:"CommandId,attr"`
+	End       string `xml:"End,attr"`
+	Data      string `xml:",chardata"`
+}
+
+type signalBody struct {
+	CommandID string `xml:"CommandId,attr"`
+	Code      string `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Code"`
+}
+
+type disconnectBody struct {
+	IdleTimeOut string `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell IdleTimeOut"`
+	BufferMode  string `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell BufferMode"`
+}
+
+type connectBody struct {
+	CommandID  string `xml:"CommandId,attr"`
+	ConnectXML string `xml:"http://schemas.microsoft.com/powershell connectXml"`
+}
+
+type enumerateBody struct {
+	Optimize    *struct{} `xml:"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd OptimizeEnumeration"`
+	MaxElements string    `xml:"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd MaxElements"`
+	Filter      *struct {
+		Dialect   string     `xml:"Dialect,attr"`
+		Selectors []selector `xml:"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd SelectorSet>Selector"`
+	} `xml:"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd Filter"`
+}
+
+type pullBody struct {
+	Context     string `xml:"http://schemas.xmlsoap.org/ws/2004/09/enumeration EnumerationContext"`
+	MaxElements string `xml:"http://schemas.xmlsoap.org/ws/2004/09/enumeration MaxElements"`
+}
+
+// Limits on what a request may carry (MS-WSMV 3.1.4.1.8 MaxEnvelopeSize).
+const (
+	minEnvelopeSize     = 8192
+	defaultEnvelopeSize = 153600
+	maxEnvelopeSizeKB   = 500 // cfg:MaxEnvelopeSizekb announced by Get on config
+	maxOperationTimeout = 10 * time.Minute
+)
+
+// parseRequest decodes a request envelope and checks the headers every
+// operation needs. Errors are faults ready to send.
+func parseRequest(data []byte) (*request, *Fault) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	var env struct {
+		XMLName xml.Name
+		request
+	}
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&env); err != nil {
+		return nil, faultSchema(fmt.Sprintf("the request is not well-formed XML: %v", err))
+	}
+	if env.XMLName.Space != nsSOAP || env.XMLName.Local != "Envelope" {
+		return nil, faultSchema(fmt.Sprintf("the root element is {%s}%s, not a SOAP 1.2 Envelope", env.XMLName.Space, env.XMLName.Local))
+	}
+	r := &env.request
+	h := &r.Header
+	h.Action = strings.TrimSpace(h.Action)
+	h.MessageID = strings.TrimSpace(h.MessageID)
+	h.ResourceURI = strings.TrimSpace(h.ResourceURI)
+	if h.Action == "" {
+		return r, faultHeader("the request has no wsa:Action header")
+	}
+	if h.MessageID == "" {
+		return r, faultHeader("the request has no wsa:MessageID header")
+	}
+	if h.ResourceURI == "" && h.Action != actionPull {
+		return r, faultHeader("the request has no wsman:ResourceURI header")
+	}
+	if h.MaxEnvelopeSize != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(h.MaxEnvelopeSize))
+		if err != nil || n < minEnvelopeSize {
+			return r, faultHeader(fmt.Sprintf("the wsman:MaxEnvelopeSize header %q is not a number of at least %d", h.MaxEnvelopeSize, minEnvelopeSize))
+		}
+	}
+	if h.OperationTimeout != "" {
+		d, err := parseDuration(h.OperationTimeout)
+		if err != nil || d <= 0 {
+			return r, faultHeader("The XML contains an invalid timeout field in the SOAP header: " + strings.TrimSpace(h.OperationTimeout) + ".")
+		}
+	}
+	return r, nil
+}
+
+// envelopeSize is the response size limit the client announced.
+func (r *request) envelopeSize() int {
+	n, err := strconv.Atoi(strings.TrimSpace(r.Header.MaxEnvelopeSize))
+	if err != nil || n < minEnvelopeSize {
+		return defaultEnvelopeSize
+	}
+	if n > maxEnvelopeSizeKB*1024 {
+		return maxEnvelopeSizeKB * 1024
+	}
+	return n
+}
+
+// operationTimeout is the request's OperationTimeout, def when absent.
+func (r *request) operationTimeout(def time.Duration) time.Duration {
+	d, err := parseDuration(r.Header.OperationTimeout)
+	if err != nil || d <= 0 {
+		return def
+	}
+	return min(d, maxOperationTimeout)
+}
+
+// selector returns the value of a wsman:Selector by name.
+func (r *request) selector(name string) string {
+	for _, s := range r.Header.Selectors {
+		if strings.EqualFold(s.Name, name) {
+			return strings.TrimSpace(s.Value)
+		}
+	}
+	return ""
+}
+
+// knownOptions are the wsman:Option names this endpoint understands
+// (MS-WSMV 3.1.4.1.10, MS-PSRP 3.1.4.1).
+var knownOptions = map[string]bool{
+	"protocolversion":                 true,
+	"WINRS_NOPROFILE":                 true,
+	"WINRS_CODEPAGE":                  true,
+	"WINRS_SKIP_CMD_SHELL":            true,
+	"WINRS_CONSOLEMODE_STDIN":         true,
+	"WSMAN_CMDSHELL_OPTION_KEEPALIVE": true,
+}
+
+// checkOptions faults on a MustComply option this endpoint does not know.
+func (r *request) checkOptions() *Fault {
+	for _, o := range r.Header.Options {
+		if !knownOptions[o.Name] && isTrue(o.MustComply) {
+			return faultInvalidOptions(fmt.Sprintf("the option %q is marked MustComply and is not supported", o.Name))
+		}
+	}
+	return nil
+}
+
+func isTrue(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.EqualFold(s, "true") || s == "1"
+}
+
+// parseDuration parses an xs:duration such as PT20S, PT60.000S or
+// P0DT1H2M3.5S. Years and months are refused (not fixed lengths).
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	orig := s
+	bad := fmt.Errorf("endpoint: invalid xs:duration %q", orig)
+	if !strings.HasPrefix(s, "P") {
+		return 0, bad
+	}
+	s = s[1:]
+	var total float64
+	inTime := false
+	seen := false
+	for s != "" {
+		if s[0] == 'T' {
+			if inTime {
+				return 0, bad
+			}
+			inTime = true
+			s = s[1:]
+			continue
+		}
+		i := 0
+		for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
+			i++
+		}
+		if i == 0 || i == len(s) {
+			return 0, bad
+		}
+		v, err := strconv.ParseFloat(s[:i], 64)
+		if err != nil {
+			return 0, bad
+		}
+		unit := s[i]
+		s = s[i+1:]
+		switch {
+		case !inTime && unit == 'D':
+			total += v * 86400
+		case inTime && unit == 'H':
+			total += v * 3600
+		case inTime && unit == 'M':
+			total += v * 60
+		case inTime && unit == 'S':
+			total += v
+		default:
+			return 0, bad
+		}
+		seen = true
+	}
+	if !seen || total > float64(1<<62)/float64(time.Second) {
+		return 0, bad
+	}
+	return time.Duration(total * float64(time.Second)), nil
+}
+
+// formatSeconds renders d as Windows does for timeouts: PT7200.000S.
+func formatSeconds(d time.Duration) string {
+	ms := d.Milliseconds()
+	return fmt.Sprintf("PT%d.%03dS", ms/1000, ms%1000)
+}
+
+// formatDHMS renders d as Windows does for run times: P0DT0H1M2S.
+func formatDHMS(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	s := int64(d / time.Second)
+	return fmt.Sprintf("P%dDT%dH%dM%dS", s/86400, s%86400/3600, s%3600/60, s%60)
+}
