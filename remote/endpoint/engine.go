@@ -80,7 +80,7 @@ type Writer interface {
 // HostText is how Write-Host text is to be shown.
 type HostText struct {
 	Foreground, Background string // colour names; "" = default
-	NoNewline                  bool
+	NoNewline              bool
 }
 
 // Progress is a progress record (MS-PSRP 2.2.3.25).

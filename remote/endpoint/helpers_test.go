@@ -19,6 +19,7 @@ type fakeClock struct {
 	mu      sync.Mutex
 	now     time.Time
 	waiters []fakeWaiter
+	added   chan struct{} // receives when a timer is registered
 }
 
 type fakeWaiter struct {
@@ -27,7 +28,7 @@ type fakeWaiter struct {
 }
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	return &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), added: make(chan struct{}, 100)}
 }
 
 func (c *fakeClock) Now() time.Time {
@@ -41,6 +42,10 @@ func (c *fakeClock) After(d time.Duration) (<-chan time.Time, func()) {
 	defer c.mu.Unlock()
 	w := fakeWaiter{at: c.now.Add(d), ch: make(chan time.Time, 1)}
 	c.waiters = append(c.waiters, w)
+	select {
+	case c.added <- struct{}{}:
+	default:
+	}
 	return w.ch, func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -67,13 +72,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 		}
 	}
 	c.waiters = kept
-}
-
-// Waiters counts pending timers.
-func (c *fakeClock) Waiters() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.waiters)
 }
 
 // testUserHeader names the caller in tests that need several users.
