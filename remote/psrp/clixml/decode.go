@@ -20,8 +20,13 @@ func Decode(data []byte) (Value, error) {
 
 // DecodeWithLimits is Decode with explicit limits.
 func DecodeWithLimits(data []byte, l Limits) (Value, error) {
-	d, err := newDecoder(data, l)
-	if err != nil {
+	if len(data) <= l.withDefaults().MaxBytes {
+		if s, ok := fastString(data); ok {
+			return s, nil
+		}
+	}
+	var d decoder
+	if err := d.init(data, l); err != nil {
 		return nil, err
 	}
 	if err := d.skipMisc(); err != nil {
@@ -71,8 +76,8 @@ func DecodeAll(data []byte) ([]Value, error) {
 
 // DecodeAllWithLimits is DecodeAll with explicit limits.
 func DecodeAllWithLimits(data []byte, l Limits) ([]Value, error) {
-	d, err := newDecoder(data, l)
-	if err != nil {
+	var d decoder
+	if err := d.init(data, l); err != nil {
 		return nil, err
 	}
 	if err := d.skipMisc(); err != nil {
@@ -133,12 +138,12 @@ type decoder struct {
 	buf   []byte              // scratch for character data that needs rewriting
 }
 
-func newDecoder(data []byte, l Limits) (*decoder, error) {
+func (d *decoder) init(data []byte, l Limits) error {
 	l = l.withDefaults()
 	if len(data) > l.MaxBytes {
-		return nil, &LimitError{Limit: "MaxBytes", Max: l.MaxBytes, Offset: l.MaxBytes}
+		return &LimitError{Limit: "MaxBytes", Max: l.MaxBytes, Offset: l.MaxBytes}
 	}
-	d := &decoder{data: data, lim: l}
+	*d = decoder{data: data, lim: l}
 	if bytes.HasPrefix(data, []byte("\xEF\xBB\xBF")) {
 		d.pos = 3
 	}
@@ -151,9 +156,9 @@ func newDecoder(data []byte, l Limits) (*decoder, error) {
 			}
 			off += n
 		}
-		return nil, &SyntaxError{Offset: off, Msg: "invalid UTF-8"}
+		return &SyntaxError{Offset: off, Msg: "invalid UTF-8"}
 	}
-	return d, nil
+	return nil
 }
 
 func (d *decoder) errAt(off int, msg string) error { return &SyntaxError{Offset: off, Msg: msg} }
@@ -627,12 +632,16 @@ func charRef(ref []byte) (rune, bool) {
 
 // decodedString returns the _xHHHH_-decoded string of character data b.
 func decodedString(b []byte) string {
-	for i := 0; i+1 < len(b); i++ {
-		if b[i] == '_' && (b[i+1] == 'x' || b[i+1] == 'X') {
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(b[i:], '_')
+		if j < 0 || i+j+1 >= len(b) {
+			return string(b)
+		}
+		i += j
+		if b[i+1] == 'x' || b[i+1] == 'X' {
 			return DecodeString(string(b))
 		}
 	}
-	return string(b)
 }
 
 // attrString decodes an attribute value (entities, then _xHHHH_).
@@ -1201,4 +1210,47 @@ func listContent(name []byte) Content {
 		return ContentQueue
 	}
 	return ContentStack
+}
+
+// fastReject marks the bytes fastString leaves to the full decoder.
+var fastReject = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = c != '\t' && c != '\n'
+	}
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = true
+	}
+	t['&'], t['<'], t['>'], t['_'] = true, true, true, true
+	return t
+}()
+
+// fastString decodes the most common message body, a plain <S>text</S>
+// (PIPELINE_OUTPUT of Out-String -Stream), with one allocation. It reports
+// false for anything that needs the full decoder.
+func fastString(data []byte) (string, bool) {
+	b := bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
+	if len(b) < 7 || string(b[:3]) != "<S>" || string(b[len(b)-4:]) != "</S>" {
+		return "", false
+	}
+	mid := b[3 : len(b)-4]
+	ascii := true
+	for i, c := range mid {
+		if !fastReject[c] {
+			continue
+		}
+		switch {
+		case c >= 0x80:
+			ascii = false
+		case c == '_':
+			if i+1 < len(mid) && (mid[i+1] == 'x' || mid[i+1] == 'X') {
+				return "", false
+			}
+		default:
+			return "", false
+		}
+	}
+	if !ascii && !utf8.Valid(mid) {
+		return "", false
+	}
+	return string(mid), true
 }

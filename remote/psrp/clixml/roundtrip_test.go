@@ -1,6 +1,8 @@
 package clixml
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -52,4 +54,34 @@ func TestVectorsRoundTrip(t *testing.T) {
 		}
 	}
 	t.Logf("%d message bodies round-tripped", n)
+}
+
+// TestVectorsWindowsByteExact requires the encoder to reproduce every
+// message Windows sent byte for byte (after its BOM): attribute order,
+// self-closing forms, RefId/TNRef numbering and escaping all match.
+func TestVectorsWindowsByteExact(t *testing.T) {
+	n := 0
+	for _, m := range loadVectorMessages(t) {
+		if !strings.HasPrefix(m.Where, "response") || len(m.Data) == 0 {
+			continue
+		}
+		n++
+		v, err := Decode(m.Data)
+		if err != nil {
+			t.Errorf("%v: decode: %v", m, err)
+			continue
+		}
+		enc, err := Encode(v)
+		if err != nil {
+			t.Errorf("%v: encode: %v", m, err)
+			continue
+		}
+		want := bytes.TrimPrefix(m.Data, []byte("\xEF\xBB\xBF"))
+		if diff := cmp.Diff(string(want), string(enc)); diff != "" {
+			t.Errorf("%v: encoding differs from Windows (-want +got):\n%s", m, diff)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no Windows responses with PSRP data found")
+	}
 }
