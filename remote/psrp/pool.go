@@ -1,0 +1,119 @@
+package psrp
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/pssession/pssession/remote/psrp/clixml"
+)
+
+// poolCore is what the client and server roles of a runspace pool share:
+// the outgoing queue and ObjectId counter, the reassembler, the event queue
+// and the session key (the psrpcore shape: methods queue, DataToSend
+// drains, ReceiveData and NextEvent consume).
+type poolCore struct {
+	role  string // "ClientPool" or "ServerPool", for errors
+	dest  uint32 // Destination of outgoing messages
+	id    clixml.GUID
+	rand  io.Reader
+	state RunspacePoolState
+
+	out    outbox
+	in     reassembler
+	events []Event
+
+	sessionKey []byte
+}
+
+func (c *poolCore) init(role string, dest uint32, id clixml.GUID, r io.Reader) {
+	if r == nil {
+		r = rand.Reader
+	}
+	c.role, c.dest, c.id, c.rand = role, dest, id, r
+}
+
+// queue encodes a body and queues it for pipeline pid (zero: the pool).
+func (c *poolCore) queue(mt uint32, pid clixml.GUID, body clixml.Value, stream string) error {
+	data, err := encodeBody(body)
+	if err != nil {
+		return fmt.Errorf("psrp: encode message 0x%08X: %w", mt, err)
+	}
+	c.queueRaw(mt, pid, data, stream, false)
+	return nil
+}
+
+func (c *poolCore) queueRaw(mt uint32, pid clixml.GUID, data []byte, stream string, alone bool) {
+	c.out.push(wireMessage{Destination: c.dest, Type: mt, RPID: c.id, PID: pid, Data: data}, stream, alone)
+}
+
+func (c *poolCore) emit(e Event) { c.events = append(c.events, e) }
+
+// setState moves the pool to a new state if the transition is legal and
+// reports whether it did; an illegal transition is ignored.
+func (c *poolCore) setState(to RunspacePoolState) bool {
+	if c.state == to || !poolTransition(c.state, to) {
+		return false
+	}
+	c.state = to
+	return true
+}
+
+// receive reassembles data and calls handle for each complete message.
+// Message-level failures become ProtocolErrorReceived events and are also
+// returned, joined, after every complete message has been handled.
+func (c *poolCore) receive(data []byte, handle func(wireMessage) error) error {
+	msgs, ferr := c.in.feed(data)
+	var errs []error
+	for _, raw := range msgs {
+		m, err := decodeWireMessage(raw)
+		if err == nil {
+			err = handle(m)
+		}
+		if err != nil {
+			c.emit(ProtocolErrorReceived{Err: err})
+			errs = append(errs, err)
+		}
+	}
+	if ferr != nil {
+		errs = append(errs, ferr)
+	}
+	return errors.Join(errs...)
+}
+
+// nextEvent pops the oldest event.
+func (c *poolCore) nextEvent() (Event, bool) {
+	if len(c.events) == 0 {
+		return nil, false
+	}
+	e := c.events[0]
+	c.events[0] = nil
+	c.events = c.events[1:]
+	return e, true
+}
+
+// ErrNoSessionKey reports a SecureString operation before the session key
+// exchange finished.
+var ErrNoSessionKey = errors.New("psrp: no session key (exchange keys first)")
+
+// UnexpectedMessageError reports a message the pool cannot accept: unknown
+// type, wrong destination or wrong state.
+type UnexpectedMessageError struct {
+	Type       uint32
+	PipelineID clixml.GUID
+	Reason     string
+}
+
+func (e *UnexpectedMessageError) Error() string {
+	return fmt.Sprintf("psrp: unexpected message 0x%08X for pipeline %s: %s", e.Type, e.PipelineID, e.Reason)
+}
+
+// decodeData decodes the CLIXML of a message body.
+func decodeData(m wireMessage) (clixml.Value, error) {
+	v, err := decodeBody(m.Data)
+	if err != nil {
+		return nil, fmt.Errorf("psrp: decode message 0x%08X: %w", m.Type, err)
+	}
+	return v, nil
+}
