@@ -1,0 +1,274 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pssession/pssession/remote/endpoint"
+	"github.com/spf13/cobra"
+)
+
+// serveOptions are the flags of `pssession serve`.
+type serveOptions struct {
+	Listen    string
+	TLS       bool
+	CertFile  string
+	KeyFile   string
+	Auth      []string
+	UsersFile string
+	Engine    string
+	Verbose   bool
+}
+
+func newServeCmd(f *Factory) *cobra.Command {
+	opts := &serveOptions{}
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the loopback WinRM/PSRP test endpoint",
+		Long: `Run pssession's WinRM/PSRP endpoint: a TEST AND DEMO TARGET that serves
+PowerShell remoting sessions (scripted or POSIX-shell engine) and the WinRS cmd
+shell on /wsman, so clients can be tried without a Windows host.
+
+Users come from --users FILE (one "user:password" or "DOMAIN\user:password" per
+line, # starts a comment); without it, and without --auth, requests are
+accepted as user "anonymous". With --tls and no --cert/--key a self-signed
+certificate is generated; its PEM path and SHA-256 fingerprint are printed so
+clients can trust it with --ca-file.`,
+		Example: `  pssession serve --listen 127.0.0.1:5985
+  pssession serve --listen 127.0.0.1:5986 --tls --auth basic --users users.txt --engine sh`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, f, opts)
+		},
+	}
+	fs := c.Flags()
+	fs.StringVar(&opts.Listen, "listen", "127.0.0.1:5985", "address to listen on (host:port; port 0 picks a free one)")
+	fs.BoolVar(&opts.TLS, "tls", false, "serve HTTPS")
+	fs.StringVar(&opts.CertFile, "cert", "", "TLS certificate (PEM); default: a generated self-signed one")
+	fs.StringVar(&opts.KeyFile, "key", "", "TLS private key (PEM)")
+	fs.StringSliceVar(&opts.Auth, "auth", nil, "authentication schemes to accept: basic,negotiate (default: none, or basic with --users)")
+	fs.StringVar(&opts.UsersFile, "users", "", "file of user:password lines")
+	fs.StringVar(&opts.Engine, "engine", "scripted", "pipeline engine: scripted|sh")
+	fs.BoolVar(&opts.Verbose, "verbose", false, "log one line per request to stderr")
+	return c
+}
+
+func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
+	engine, err := endpoint.EngineByName(opts.Engine)
+	if err != nil {
+		return usageError{err}
+	}
+	if (opts.CertFile == "") != (opts.KeyFile == "") {
+		return usageError{errors.New("--cert and --key go together")}
+	}
+	if opts.CertFile != "" && !opts.TLS {
+		return usageError{errors.New("--cert/--key need --tls")}
+	}
+	users := map[string]string{}
+	if opts.UsersFile != "" {
+		if users, err = readUsersFile(opts.UsersFile); err != nil {
+			return err
+		}
+	}
+	schemes, err := authSchemes(opts.Auth, len(users) > 0)
+	if err != nil {
+		return usageError{err}
+	}
+	if len(schemes) > 0 && len(users) == 0 {
+		return usageError{errors.New("--auth needs --users FILE")}
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if opts.Verbose {
+		logger = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	h := endpoint.New(endpoint.Config{Engine: engine, Logger: logger, User: userFromRequest})
+	defer h.Close()
+	var handler http.Handler = h
+	if len(schemes) > 0 {
+		handler = basicAuth(users, handler)
+	}
+
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	scheme := "http"
+	if opts.TLS {
+		scheme = "https"
+		cert, err := serveCertificate(f, opts)
+		if err != nil {
+			return err
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	fmt.Fprintf(f.IO.Out, "Listening on %s://%s/wsman (engine %s)\n", scheme, ln.Addr(), opts.Engine)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Long-polling Receives hold connections; closing the handler first
+	// ends them.
+	h.Close()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+	}
+	fmt.Fprintln(f.IO.ErrOut, "pssession serve: stopped")
+	return nil
+}
+
+// authSchemes validates --auth; with users and no --auth, Basic is used.
+func authSchemes(list []string, haveUsers bool) ([]string, error) {
+	var out []string
+	for _, s := range list {
+		s = strings.ToLower(strings.TrimSpace(s))
+		switch s {
+		case "basic":
+			out = append(out, s)
+		case "":
+		default:
+			return nil, fmt.Errorf("--auth %q: this build's endpoint accepts basic", s)
+		}
+	}
+	if len(out) == 0 && haveUsers {
+		out = []string{"basic"}
+	}
+	return out, nil
+}
+
+// readUsersFile reads "user:password" / "DOMAIN\user:password" lines.
+func readUsersFile(path string) (map[string]string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("serve: users file: %w", err)
+	}
+	defer fh.Close()
+	return parseUsers(fh, path)
+}
+
+func parseUsers(r io.Reader, name string) (map[string]string, error) {
+	users := map[string]string{}
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		user, pass, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(user) == "" {
+			return nil, fmt.Errorf("serve: %s:%d: want user:password", name, n)
+		}
+		users[strings.TrimSpace(user)] = pass
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("serve: users file: %w", err)
+	}
+	if len(users) == 0 {
+		return nil, fmt.Errorf("serve: %s holds no users", name)
+	}
+	return users, nil
+}
+
+type userKey struct{}
+
+func userFromRequest(r *http.Request) string {
+	u, _ := r.Context().Value(userKey{}).(string)
+	return u
+}
+
+// basicAuth checks HTTP Basic credentials against users (a user may be
+// written with or without its DOMAIN\ prefix in the file).
+func basicAuth(users map[string]string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		if ok {
+			want, known := users[user]
+			if !known {
+				if _, short, cut := strings.Cut(user, `\`); cut {
+					want, known = users[short]
+				}
+			}
+			if known && subtle.ConstantTimeCompare([]byte(want), []byte(pass)) == 1 {
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
+				return
+			}
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="WSMAN"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+}
+
+// serveCertificate loads --cert/--key or generates a self-signed
+// certificate for localhost, writes its PEM next to the temp dir and
+// prints where and its fingerprint.
+func serveCertificate(f *Factory, opts *serveOptions) (tls.Certificate, error) {
+	if opts.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(opts.CertFile, opts.KeyFile)
+		if err != nil {
+			return tls.Certificate{}, fmt.Errorf("serve: %w", err)
+		}
+		return cert, nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("serve: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("serve: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "pssession serve"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("serve: %w", err)
+	}
+	pemPath := filepath.Join(os.TempDir(), fmt.Sprintf("pssession-serve-%d.pem", os.Getpid()))
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(pemPath, certPEM, 0o644); err != nil {
+		return tls.Certificate{}, fmt.Errorf("serve: writing the certificate: %w", err)
+	}
+	sum := sha256.Sum256(der)
+	fmt.Fprintf(f.IO.Out, "Self-signed certificate %s (SHA-256 %X); trust it with --ca-file %s\n", pemPath, sum, pemPath)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
