@@ -126,7 +126,7 @@ func TestServeBasicOverTLS(t *testing.T) {
 			}
 		})
 	}
-	if log := stderr.String(); !strings.Contains(log, "action=Get") || !strings.Contains(log, `user=CORP\\bob`) || !strings.Contains(log, "status=200") {
+	if log := stderr.String(); !strings.Contains(log, "action=Get") || !strings.Contains(log, `user=CORP\bob`) || !strings.Contains(log, "status=200") {
 		t.Errorf("verbose log lacks the request line:\n%s", log)
 	}
 }
