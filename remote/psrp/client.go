@@ -34,6 +34,8 @@ type ClientConfig struct {
 	ApplicationArguments *clixml.Object
 	// Rand is the entropy source for ids and keys; nil means crypto/rand.
 	Rand io.Reader
+	// Limits bounds what the server may send; zero means the defaults.
+	Limits Limits
 }
 
 // ClientPool is the client role of a runspace pool (MS-PSRP 3.1). It does
@@ -74,7 +76,7 @@ func NewClientPool(cfg ClientConfig) (*ClientPool, error) {
 		hostCalls: make(map[int64]HostMethodID),
 		pipelines: make(map[clixml.GUID]*ClientPipeline),
 	}
-	p.core.init("ClientPool", destServer, cfg.RunspacePoolID, cfg.Rand)
+	p.core.init("ClientPool", DestinationServer, cfg.RunspacePoolID, cfg.Rand, cfg.Limits)
 	if p.core.id == (clixml.GUID{}) {
 		id, err := newGUID(p.core.rand)
 		if err != nil {
@@ -147,10 +149,10 @@ func (p *ClientPool) Open() error {
 	if p.cfg.ApplicationArguments != nil {
 		args = p.cfg.ApplicationArguments
 	}
-	if err := p.core.queue(mtSessionCapability, clixml.GUID{}, capabilityBody(), StreamDefault); err != nil {
+	if err := p.core.queue(MsgSessionCapability, clixml.GUID{}, capabilityBody(), StreamDefault); err != nil {
 		return err
 	}
-	err := p.core.queue(mtInitRunspacePool, clixml.GUID{}, msObject(
+	err := p.core.queue(MsgInitRunspacePool, clixml.GUID{}, msObject(
 		prop("MinRunspaces", p.cfg.MinRunspaces),
 		prop("MaxRunspaces", p.cfg.MaxRunspaces),
 		prop("PSThreadOptions", enumObject(tnPSThreadOptions, "Default", 0)),
@@ -162,7 +164,7 @@ func (p *ClientPool) Open() error {
 		return err
 	}
 	p.markCreationEnd()
-	p.core.setState(PoolOpening)
+	p.setLocalState(PoolOpening)
 	return nil
 }
 
@@ -170,7 +172,7 @@ func (p *ClientPool) Open() error {
 // packet.
 func (p *ClientPool) markCreationEnd() {
 	if q := p.core.out.queue; len(q) > 0 {
-		q[len(q)-1].alone = true
+		q[len(q)-1].last = true
 	}
 }
 
@@ -185,16 +187,16 @@ func (p *ClientPool) Connect() error {
 	if err := guardPool("ClientPool.Connect", p.core.state, PoolBeforeOpen); err != nil {
 		return err
 	}
-	if err := p.core.queue(mtSessionCapability, clixml.GUID{}, capabilityBody(), StreamDefault); err != nil {
+	if err := p.core.queue(MsgSessionCapability, clixml.GUID{}, capabilityBody(), StreamDefault); err != nil {
 		return err
 	}
 	// An empty body (`<S />`) asks for no change of the limits (observed
 	// accepted by Windows; shared/PROTOCOL.md §2.9).
-	if err := p.core.queue(mtConnectRunspacePool, clixml.GUID{}, "", StreamDefault); err != nil {
+	if err := p.core.queue(MsgConnectRunspacePool, clixml.GUID{}, "", StreamDefault); err != nil {
 		return err
 	}
 	p.markCreationEnd()
-	p.core.setState(PoolConnecting)
+	p.setLocalState(PoolConnecting)
 	return nil
 }
 
@@ -220,7 +222,7 @@ func (p *ClientPool) startKeyExchange() error {
 		p.keyPair = k
 	}
 	blob := base64.StdEncoding.EncodeToString(p.keyPair.PublicKeyBlob())
-	if err := p.core.queue(mtPublicKey, clixml.GUID{}, msObject(prop("PublicKey", blob)), StreamDefault); err != nil {
+	if err := p.core.queue(MsgPublicKey, clixml.GUID{}, msObject(prop("PublicKey", blob)), StreamDefault); err != nil {
 		return err
 	}
 	p.keyRequested = true
@@ -238,7 +240,7 @@ type pendingRequest struct {
 
 // availabilityRequest queues one of the RUNSPACE_AVAILABILITY requests and
 // returns its call id.
-func (p *ClientPool) availabilityRequest(op string, mt uint32, req AvailabilityRequest, limit int32, props ...clixml.Property) (int64, error) {
+func (p *ClientPool) availabilityRequest(op string, mt MessageType, req AvailabilityRequest, limit int32, props ...clixml.Property) (int64, error) {
 	if err := guardPool(op, p.core.state, PoolOpened); err != nil {
 		return 0, err
 	}
@@ -255,18 +257,18 @@ func (p *ClientPool) availabilityRequest(op string, mt uint32, req AvailabilityR
 // SetMaxRunspaces queues SET_MAX_RUNSPACES (MS-PSRP 2.2.2.5) and returns
 // its call id; RunspaceAvailabilityReceived carries the answer (a bool).
 func (p *ClientPool) SetMaxRunspaces(n int32) (int64, error) {
-	return p.availabilityRequest("ClientPool.SetMaxRunspaces", mtSetMaxRunspaces, RequestSetMaxRunspaces, n, prop("MaxRunspaces", n))
+	return p.availabilityRequest("ClientPool.SetMaxRunspaces", MsgSetMaxRunspaces, RequestSetMaxRunspaces, n, prop("MaxRunspaces", n))
 }
 
 // SetMinRunspaces queues SET_MIN_RUNSPACES (MS-PSRP 2.2.2.6).
 func (p *ClientPool) SetMinRunspaces(n int32) (int64, error) {
-	return p.availabilityRequest("ClientPool.SetMinRunspaces", mtSetMinRunspaces, RequestSetMinRunspaces, n, prop("MinRunspaces", n))
+	return p.availabilityRequest("ClientPool.SetMinRunspaces", MsgSetMinRunspaces, RequestSetMinRunspaces, n, prop("MinRunspaces", n))
 }
 
 // GetAvailableRunspaces queues GET_AVAILABLE_RUNSPACES (MS-PSRP 2.2.2.11);
 // the answer is a count.
 func (p *ClientPool) GetAvailableRunspaces() (int64, error) {
-	return p.availabilityRequest("ClientPool.GetAvailableRunspaces", mtGetAvailableRunspaces, RequestGetAvailableRunspaces, 0)
+	return p.availabilityRequest("ClientPool.GetAvailableRunspaces", MsgGetAvailableRunspaces, RequestGetAvailableRunspaces, 0)
 }
 
 // ResetRunspaceState queues RESET_RUNSPACE_STATE (MS-PSRP 2.2.2.31,
@@ -275,7 +277,7 @@ func (p *ClientPool) ResetRunspaceState() (int64, error) {
 	if !p.serverAtLeast(2, 3) {
 		return 0, fmt.Errorf("psrp: ResetRunspaceState needs protocol 2.3, server has %s", p.serverCap.ProtocolVersion)
 	}
-	return p.availabilityRequest("ClientPool.ResetRunspaceState", mtResetRunspaceState, RequestResetRunspaceState, 0)
+	return p.availabilityRequest("ClientPool.ResetRunspaceState", MsgResetRunspaceState, RequestResetRunspaceState, 0)
 }
 
 // HostResponse answers the pool host call ci (RUNSPACEPOOL_HOST_RESPONSE on
@@ -289,7 +291,7 @@ func (p *ClientPool) HostResponse(ci int64, result clixml.Value, errRecord *clix
 	if !ok {
 		return fmt.Errorf("psrp: no pending pool host call %d", ci)
 	}
-	if err := p.core.queue(mtRunspacePoolHostResponse, clixml.GUID{}, hostResponseBody(ci, mi, result, errRecord), StreamPromptResponse); err != nil {
+	if err := p.core.queue(MsgRunspacePoolHostResponse, clixml.GUID{}, hostResponseBody(ci, mi, result, errRecord), StreamPromptResponse); err != nil {
 		return err
 	}
 	delete(p.hostCalls, ci)
@@ -346,7 +348,7 @@ func (p *ClientPool) BeginReconnect() error {
 	if err := guardPool("ClientPool.BeginReconnect", p.core.state, PoolDisconnected); err != nil {
 		return err
 	}
-	p.core.in.reset()
+	p.core.in.Reset()
 	p.setLocalState(PoolConnecting)
 	return nil
 }
@@ -415,7 +417,16 @@ func (p *ClientPool) failPipelines(reason *clixml.Object) {
 // and one stream (StreamDefault, or StreamPromptResponse for host
 // responses). The first packet of a new pipeline is its WSMan Command
 // arguments; a CREATE_PIPELINE never shares its packet with later messages.
-func (p *ClientPool) DataToSend(max int) *OutgoingData { return p.core.out.next(max) }
+func (p *ClientPool) DataToSend(max int) *OutgoingData {
+	return p.core.out.next(max, clixml.GUID{}, false)
+}
+
+// DataToSendFor is DataToSend restricted to the messages of pipeline pid
+// (zero: the pool's own stream), for a transport that serves each stream
+// on demand.
+func (p *ClientPool) DataToSendFor(pid clixml.GUID, max int) *OutgoingData {
+	return p.core.out.next(max, pid, true)
+}
 
 // ReceiveData consumes a packet of fragments from the server (a pool
 // Receive, a command Receive, connectResponseXml). Messages are routed by
@@ -428,8 +439,8 @@ func (p *ClientPool) ReceiveData(data []byte) error { return p.core.receive(data
 // NextEvent returns the oldest unread event.
 func (p *ClientPool) NextEvent() (Event, bool) { return p.core.nextEvent() }
 
-func (p *ClientPool) handle(m wireMessage) error {
-	if m.Destination != destClient {
+func (p *ClientPool) handle(m Message) error {
+	if m.Destination != DestinationClient {
 		return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: fmt.Sprintf("destination %d", m.Destination)}
 	}
 	if m.PID != (clixml.GUID{}) && m.Type&0x00040000 != 0 {
@@ -440,20 +451,20 @@ func (p *ClientPool) handle(m wireMessage) error {
 		return pl.handle(m)
 	}
 	switch m.Type {
-	case mtSessionCapability:
+	case MsgSessionCapability:
 		return p.handleCapability(m)
-	case mtApplicationPrivateData:
+	case MsgApplicationPrivateData:
 		return p.handlePrivateData(m)
-	case mtRunspacePoolState:
+	case MsgRunspacePoolState:
 		return p.handlePoolState(m)
-	case mtPublicKeyRequest:
+	case MsgPublicKeyRequest:
 		return p.startKeyExchange()
-	case mtEncryptedSessionKey:
+	case MsgEncryptedSessionKey:
 		return p.handleSessionKey(m)
-	case mtRunspaceAvailability:
+	case MsgRunspaceAvailability:
 		return p.handleAvailability(m)
-	case mtUserEvent:
-		v, err := decodeData(m)
+	case MsgUserEvent:
+		v, err := p.core.decodeData(m)
 		if err != nil {
 			return err
 		}
@@ -463,10 +474,10 @@ func (p *ClientPool) handle(m wireMessage) error {
 		}
 		p.core.emit(UserEventReceived{Event: o})
 		return nil
-	case mtRunspacePoolInitData:
+	case MsgRunspacePoolInitData:
 		return p.handleInitData(m)
-	case mtRunspacePoolHostCall:
-		call, err := decodeHostCall(m)
+	case MsgRunspacePoolHostCall:
+		call, err := decodeHostCall(&p.core, m)
 		if err != nil {
 			return err
 		}
@@ -475,8 +486,8 @@ func (p *ClientPool) handle(m wireMessage) error {
 		}
 		p.core.emit(PoolHostCall{Call: call})
 		return nil
-	case mtWarningRecord:
-		rec, err := decodeRecord(m)
+	case MsgWarningRecord:
+		rec, err := decodeRecord(&p.core, m)
 		if err != nil {
 			return err
 		}
@@ -486,8 +497,8 @@ func (p *ClientPool) handle(m wireMessage) error {
 	return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: "not a client pool message"}
 }
 
-func decodeCapability(m wireMessage) (SessionCapabilityReceived, error) {
-	v, err := decodeData(m)
+func decodeCapability(pc *poolCore, m Message) (SessionCapabilityReceived, error) {
+	v, err := pc.decodeData(m)
 	if err != nil {
 		return SessionCapabilityReceived{}, err
 	}
@@ -505,8 +516,8 @@ func decodeCapability(m wireMessage) (SessionCapabilityReceived, error) {
 	return c, r.err
 }
 
-func (p *ClientPool) handleCapability(m wireMessage) error {
-	c, err := decodeCapability(m)
+func (p *ClientPool) handleCapability(m Message) error {
+	c, err := decodeCapability(&p.core, m)
 	if err != nil {
 		return err
 	}
@@ -515,8 +526,8 @@ func (p *ClientPool) handleCapability(m wireMessage) error {
 	return nil
 }
 
-func (p *ClientPool) handlePrivateData(m wireMessage) error {
-	v, err := decodeData(m)
+func (p *ClientPool) handlePrivateData(m Message) error {
+	v, err := p.core.decodeData(m)
 	if err != nil {
 		return err
 	}
@@ -529,8 +540,8 @@ func (p *ClientPool) handlePrivateData(m wireMessage) error {
 	return nil
 }
 
-func (p *ClientPool) handlePoolState(m wireMessage) error {
-	v, err := decodeData(m)
+func (p *ClientPool) handlePoolState(m Message) error {
+	v, err := p.core.decodeData(m)
 	if err != nil {
 		return err
 	}
@@ -560,11 +571,11 @@ func (p *ClientPool) handlePoolState(m wireMessage) error {
 	return nil
 }
 
-func (p *ClientPool) handleSessionKey(m wireMessage) error {
+func (p *ClientPool) handleSessionKey(m Message) error {
 	if !p.keyRequested || p.keyPair == nil {
 		return &UnexpectedMessageError{Type: m.Type, Reason: "no key exchange under way"}
 	}
-	v, err := decodeData(m)
+	v, err := p.core.decodeData(m)
 	if err != nil {
 		return err
 	}
@@ -587,8 +598,8 @@ func (p *ClientPool) handleSessionKey(m wireMessage) error {
 	return nil
 }
 
-func (p *ClientPool) handleAvailability(m wireMessage) error {
-	v, err := decodeData(m)
+func (p *ClientPool) handleAvailability(m Message) error {
+	v, err := p.core.decodeData(m)
 	if err != nil {
 		return err
 	}
@@ -616,8 +627,8 @@ func (p *ClientPool) handleAvailability(m wireMessage) error {
 	return nil
 }
 
-func (p *ClientPool) handleInitData(m wireMessage) error {
-	v, err := decodeData(m)
+func (p *ClientPool) handleInitData(m Message) error {
+	v, err := p.core.decodeData(m)
 	if err != nil {
 		return err
 	}

@@ -144,8 +144,8 @@ func hostResponseBody(ci int64, m HostMethodID, result clixml.Value, errRecord *
 	return o
 }
 
-func decodeHostCall(m wireMessage) (HostCall, error) {
-	v, err := decodeData(m)
+func decodeHostCall(c *poolCore, m Message) (HostCall, error) {
+	v, err := c.decodeData(m)
 	if err != nil {
 		return HostCall{}, err
 	}
@@ -165,8 +165,8 @@ func decodeHostCall(m wireMessage) (HostCall, error) {
 	return call, nil
 }
 
-func decodeHostResponse(m wireMessage) (HostResponseReceived, error) {
-	v, err := decodeData(m)
+func decodeHostResponse(c *poolCore, m Message) (HostResponseReceived, error) {
+	v, err := c.decodeData(m)
 	if err != nil {
 		return HostResponseReceived{}, err
 	}

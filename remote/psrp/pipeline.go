@@ -89,7 +89,7 @@ type ClientPipeline struct {
 	pool      *ClientPool
 	id        clixml.GUID
 	state     PipelineState
-	create    uint32 // CREATE_PIPELINE or GET_COMMAND_METADATA
+	create    MessageType // CREATE_PIPELINE or GET_COMMAND_METADATA
 	body      *clixml.Object
 	noInput   bool
 	ended     bool // END_OF_PIPELINE_INPUT queued
@@ -121,7 +121,7 @@ func (p *ClientPool) CreatePipeline(spec PipelineSpec) (*ClientPipeline, error) 
 	if spec.HostInfo == nil {
 		spec.HostInfo = p.cfg.HostInfo
 	}
-	pl.create = mtCreatePipeline
+	pl.create = MsgCreatePipeline
 	pl.body = p.createPipelineBody(spec)
 	pl.noInput = spec.NoInput
 	return pl, nil
@@ -154,7 +154,7 @@ func (p *ClientPool) CreateCommandMetadataPipeline(spec CommandMetadataSpec) (*C
 	if spec.ArgumentList != nil {
 		args = arrayObject(tnObjectArray, spec.ArgumentList)
 	}
-	pl.create = mtGetCommandMetadata
+	pl.create = MsgGetCommandMetadata
 	pl.body = msObject(
 		prop("Name", arrayObject(tnStringArray, names)),
 		prop("CommandType", ct),
@@ -293,7 +293,7 @@ func (pl *ClientPipeline) Send(v clixml.Value) error {
 	if err := pl.guardInput("ClientPipeline.Send"); err != nil {
 		return err
 	}
-	return pl.pool.core.queue(mtPipelineInput, pl.id, v, StreamDefault)
+	return pl.pool.core.queue(MsgPipelineInput, pl.id, v, StreamDefault)
 }
 
 // EndInput queues END_OF_PIPELINE_INPUT (MS-PSRP 2.2.2.18).
@@ -301,7 +301,7 @@ func (pl *ClientPipeline) EndInput() error {
 	if err := pl.guardInput("ClientPipeline.EndInput"); err != nil {
 		return err
 	}
-	pl.pool.core.queueRaw(mtEndOfPipelineInput, pl.id, nil, StreamDefault, false)
+	pl.pool.core.queueRaw(MsgEndOfPipelineInput, pl.id, nil, StreamDefault, false)
 	pl.ended = true
 	return nil
 }
@@ -327,7 +327,7 @@ func (pl *ClientPipeline) HostResponse(ci int64, result clixml.Value, errRecord 
 	if !ok {
 		return fmt.Errorf("psrp: no pending host call %d on pipeline %s", ci, pl.id)
 	}
-	if err := pl.pool.core.queue(mtPipelineHostResponse, pl.id, hostResponseBody(ci, mi, result, errRecord), StreamPromptResponse); err != nil {
+	if err := pl.pool.core.queue(MsgPipelineHostResponse, pl.id, hostResponseBody(ci, mi, result, errRecord), StreamPromptResponse); err != nil {
 		return err
 	}
 	delete(pl.hostCalls, ci)
@@ -353,29 +353,29 @@ func (pl *ClientPipeline) setState(s PipelineState, rec *clixml.Object) {
 	pl.pool.core.emit(PipelineStateChanged{PipelineID: pl.id, State: s, Error: rec})
 }
 
-func decodeRecord(m wireMessage) (*clixml.Object, error) {
-	v, err := decodeData(m)
+func decodeRecord(c *poolCore, m Message) (*clixml.Object, error) {
+	v, err := c.decodeData(m)
 	if err != nil {
 		return nil, err
 	}
 	o, ok := v.(*clixml.Object)
 	if !ok {
-		return nil, &bodyError{msg: fmt.Sprintf("message 0x%08X", m.Type), field: "(body)", got: v}
+		return nil, &bodyError{msg: m.Type.String(), field: "(body)", got: v}
 	}
 	return o, nil
 }
 
-func (pl *ClientPipeline) handle(m wireMessage) error {
+func (pl *ClientPipeline) handle(m Message) error {
 	switch m.Type {
-	case mtPipelineOutput:
-		v, err := decodeData(m)
+	case MsgPipelineOutput:
+		v, err := pl.pool.core.decodeData(m)
 		if err != nil {
 			return err
 		}
 		pl.pool.core.emit(PipelineOutput{PipelineID: pl.id, Value: v})
 		return nil
-	case mtPipelineState:
-		v, err := decodeData(m)
+	case MsgPipelineState:
+		v, err := pl.pool.core.decodeData(m)
 		if err != nil {
 			return err
 		}
@@ -397,8 +397,8 @@ func (pl *ClientPipeline) handle(m wireMessage) error {
 			return nil
 		}
 		return &UnexpectedMessageError{Type: m.Type, PipelineID: pl.id, Reason: fmt.Sprintf("server sent pipeline state %s", s)}
-	case mtPipelineHostCall:
-		call, err := decodeHostCall(m)
+	case MsgPipelineHostCall:
+		call, err := decodeHostCall(&pl.pool.core, m)
 		if err != nil {
 			return err
 		}
@@ -408,22 +408,22 @@ func (pl *ClientPipeline) handle(m wireMessage) error {
 		pl.pool.core.emit(PipelineHostCall{PipelineID: pl.id, Call: call})
 		return nil
 	}
-	rec, err := decodeRecord(m)
+	rec, err := decodeRecord(&pl.pool.core, m)
 	if err != nil {
 		return err
 	}
 	switch m.Type {
-	case mtErrorRecord:
+	case MsgErrorRecord:
 		pl.pool.core.emit(PipelineErrorRecord{PipelineID: pl.id, Record: rec})
-	case mtDebugRecord:
+	case MsgDebugRecord:
 		pl.pool.core.emit(PipelineDebugRecord{PipelineID: pl.id, Record: rec})
-	case mtVerboseRecord:
+	case MsgVerboseRecord:
 		pl.pool.core.emit(PipelineVerboseRecord{PipelineID: pl.id, Record: rec})
-	case mtWarningRecord:
+	case MsgWarningRecord:
 		pl.pool.core.emit(PipelineWarningRecord{PipelineID: pl.id, Record: rec})
-	case mtProgressRecord:
+	case MsgProgressRecord:
 		pl.pool.core.emit(PipelineProgressRecord{PipelineID: pl.id, Record: rec})
-	case mtInformationRecord:
+	case MsgInformationRecord:
 		pl.pool.core.emit(PipelineInformationRecord{PipelineID: pl.id, Record: rec})
 	default:
 		return &UnexpectedMessageError{Type: m.Type, PipelineID: pl.id, Reason: "not a client pipeline message"}

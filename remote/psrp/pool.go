@@ -15,37 +15,40 @@ import (
 // drains, ReceiveData and NextEvent consume).
 type poolCore struct {
 	role  string // "ClientPool" or "ServerPool", for errors
-	dest  uint32 // Destination of outgoing messages
+	dest  Destination // of outgoing messages
 	id    clixml.GUID
 	rand  io.Reader
 	state RunspacePoolState
 
 	out    outbox
-	in     reassembler
+	in     Reassembler
+	limits Limits
 	events []Event
 
 	sessionKey []byte
 }
 
-func (c *poolCore) init(role string, dest uint32, id clixml.GUID, r io.Reader) {
+func (c *poolCore) init(role string, dest Destination, id clixml.GUID, r io.Reader, l Limits) {
 	if r == nil {
 		r = rand.Reader
 	}
 	c.role, c.dest, c.id, c.rand = role, dest, id, r
+	c.in.Limits = l
+	c.limits = l
 }
 
 // queue encodes a body and queues it for pipeline pid (zero: the pool).
-func (c *poolCore) queue(mt uint32, pid clixml.GUID, body clixml.Value, stream string) error {
+func (c *poolCore) queue(mt MessageType, pid clixml.GUID, body clixml.Value, stream string) error {
 	data, err := encodeBody(body)
 	if err != nil {
-		return fmt.Errorf("psrp: encode message 0x%08X: %w", mt, err)
+		return fmt.Errorf("psrp: encode %s: %w", mt, err)
 	}
 	c.queueRaw(mt, pid, data, stream, false)
 	return nil
 }
 
-func (c *poolCore) queueRaw(mt uint32, pid clixml.GUID, data []byte, stream string, alone bool) {
-	c.out.push(wireMessage{Destination: c.dest, Type: mt, RPID: c.id, PID: pid, Data: data}, stream, alone)
+func (c *poolCore) queueRaw(mt MessageType, pid clixml.GUID, data []byte, stream string, last bool) {
+	c.out.push(&Message{Destination: c.dest, Type: mt, RPID: c.id, PID: pid, Data: data}, stream, last)
 }
 
 func (c *poolCore) emit(e Event) { c.events = append(c.events, e) }
@@ -63,11 +66,11 @@ func (c *poolCore) setState(to RunspacePoolState) bool {
 // receive reassembles data and calls handle for each complete message.
 // Message-level failures become ProtocolErrorReceived events and are also
 // returned, joined, after every complete message has been handled.
-func (c *poolCore) receive(data []byte, handle func(wireMessage) error) error {
-	msgs, ferr := c.in.feed(data)
+func (c *poolCore) receive(data []byte, handle func(Message) error) error {
+	msgs, ferr := c.in.Feed(nil, data)
 	var errs []error
 	for _, raw := range msgs {
-		m, err := decodeWireMessage(raw)
+		m, err := DecodeMessage(raw)
 		if err == nil {
 			err = handle(m)
 		}
@@ -100,20 +103,20 @@ var ErrNoSessionKey = errors.New("psrp: no session key (exchange keys first)")
 // UnexpectedMessageError reports a message the pool cannot accept: unknown
 // type, wrong destination or wrong state.
 type UnexpectedMessageError struct {
-	Type       uint32
+	Type       MessageType
 	PipelineID clixml.GUID
 	Reason     string
 }
 
 func (e *UnexpectedMessageError) Error() string {
-	return fmt.Sprintf("psrp: unexpected message 0x%08X for pipeline %s: %s", e.Type, e.PipelineID, e.Reason)
+	return fmt.Sprintf("psrp: unexpected %s for pipeline %s: %s", e.Type, e.PipelineID, e.Reason)
 }
 
 // decodeData decodes the CLIXML of a message body.
-func decodeData(m wireMessage) (clixml.Value, error) {
-	v, err := decodeBody(m.Data)
+func (c *poolCore) decodeData(m Message) (clixml.Value, error) {
+	v, err := clixml.DecodeWithLimits(m.Data, c.limits.CLIXML)
 	if err != nil {
-		return nil, fmt.Errorf("psrp: decode message 0x%08X: %w", m.Type, err)
+		return nil, fmt.Errorf("psrp: decode %s: %w", m.Type, err)
 	}
 	return v, nil
 }

@@ -15,9 +15,6 @@ import (
 // encodeBody serializes a message body (MS-PSRP 2.2.5).
 func encodeBody(v clixml.Value) ([]byte, error) { return clixml.Encode(v) }
 
-// decodeBody parses a message body; an empty body decodes to nil.
-func decodeBody(data []byte) (clixml.Value, error) { return clixml.Decode(data) }
-
 // ErrSecureString reports a SecureString that does not decrypt.
 var ErrSecureString = errors.New("psrp: bad secure string")
 

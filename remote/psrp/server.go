@@ -18,6 +18,8 @@ type ServerConfig struct {
 	ApplicationPrivateData *clixml.Object
 	// Rand is the entropy source for session keys; nil means crypto/rand.
 	Rand io.Reader
+	// Limits bounds what the client may send; zero means the defaults.
+	Limits Limits
 }
 
 // ServerPool is the server role of a runspace pool (MS-PSRP 3.2), for the
@@ -49,7 +51,7 @@ func NewServerPool(cfg ServerConfig) *ServerPool {
 		availability: make(map[int64]pendingRequest),
 		pipelines:    make(map[clixml.GUID]*ServerPipeline),
 	}
-	s.core.init("ServerPool", destClient, cfg.RunspacePoolID, cfg.Rand)
+	s.core.init("ServerPool", DestinationClient, cfg.RunspacePoolID, cfg.Rand, cfg.Limits)
 	return s
 }
 
@@ -91,7 +93,16 @@ func (s *ServerPool) RemovePipeline(pid clixml.GUID) { delete(s.pipelines, pid) 
 // DataToSend returns the next packet for the client, at most max bytes of
 // whole fragments (max <= 0: no limit), or nil. PipelineID says which
 // command's output stream carries it (zero: the pool's).
-func (s *ServerPool) DataToSend(max int) *OutgoingData { return s.core.out.next(max) }
+func (s *ServerPool) DataToSend(max int) *OutgoingData {
+	return s.core.out.next(max, clixml.GUID{}, false)
+}
+
+// DataToSendFor is DataToSend restricted to the messages of pipeline pid
+// (zero: the pool's own stream), for a transport that serves each stream
+// on demand.
+func (s *ServerPool) DataToSendFor(pid clixml.GUID, max int) *OutgoingData {
+	return s.core.out.next(max, pid, true)
+}
 
 // ReceiveData consumes a packet of fragments from the client (creationXml,
 // Send, Command arguments).
@@ -108,10 +119,9 @@ func (s *ServerPool) ReceiveConnect(data []byte) error {
 	if err := guardPool("ServerPool.ReceiveConnect", s.core.state, PoolOpened); err != nil {
 		return err
 	}
-	s.core.in.reset()
+	s.core.in.Reset()
 	s.core.out.dropPool()
 	s.connecting = true
-	defer func() { s.connecting = false }()
 	return s.core.receive(data, s.handle)
 }
 
@@ -129,7 +139,7 @@ func (s *ServerPool) queueState(st RunspacePoolState, rec *clixml.Object) error 
 	if rec != nil {
 		body.Members = append(body.Members, prop("ExceptionAsErrorRecord", rec))
 	}
-	return s.core.queue(mtRunspacePoolState, clixml.GUID{}, body, StreamDefault)
+	return s.core.queue(MsgRunspacePoolState, clixml.GUID{}, body, StreamDefault)
 }
 
 // Open accepts the client's INIT_RUNSPACEPOOL (MS-PSRP 3.2.5.3.2): it queues
@@ -139,7 +149,7 @@ func (s *ServerPool) Open() error {
 	if err := guardPool("ServerPool.Open", s.core.state, PoolOpening); err != nil {
 		return err
 	}
-	if err := s.core.queue(mtSessionCapability, clixml.GUID{}, capabilityBody(), StreamDefault); err != nil {
+	if err := s.core.queue(MsgSessionCapability, clixml.GUID{}, capabilityBody(), StreamDefault); err != nil {
 		return err
 	}
 	if err := s.queueOpened(); err != nil {
@@ -150,7 +160,7 @@ func (s *ServerPool) Open() error {
 }
 
 func (s *ServerPool) queueOpened() error {
-	if err := s.core.queue(mtApplicationPrivateData, clixml.GUID{}, msObject(prop("ApplicationPrivateData", s.cfg.ApplicationPrivateData)), StreamDefault); err != nil {
+	if err := s.core.queue(MsgApplicationPrivateData, clixml.GUID{}, msObject(prop("ApplicationPrivateData", s.cfg.ApplicationPrivateData)), StreamDefault); err != nil {
 		return err
 	}
 	return s.queueState(PoolOpened, nil)
@@ -188,7 +198,7 @@ func (s *ServerPool) RequestPublicKey() error {
 	if err := guardPool("ServerPool.RequestPublicKey", s.core.state, PoolOpened); err != nil {
 		return err
 	}
-	return s.core.queue(mtPublicKeyRequest, clixml.GUID{}, "", StreamDefault)
+	return s.core.queue(MsgPublicKeyRequest, clixml.GUID{}, "", StreamDefault)
 }
 
 // HostCall queues RUNSPACEPOOL_HOST_CALL and returns its call id
@@ -202,7 +212,7 @@ func (s *ServerPool) HostCall(method HostMethodID, params ...clixml.Value) (int6
 	if !method.Void() {
 		ci = s.nextCallID
 	}
-	if err := s.core.queue(mtRunspacePoolHostCall, clixml.GUID{}, hostCallBody(ci, method, params), StreamDefault); err != nil {
+	if err := s.core.queue(MsgRunspacePoolHostCall, clixml.GUID{}, hostCallBody(ci, method, params), StreamDefault); err != nil {
 		return 0, err
 	}
 	if ci != VoidCallID {
@@ -218,7 +228,7 @@ func (s *ServerPool) SendUserEvent(event *clixml.Object) error {
 	if err := guardPool("ServerPool.SendUserEvent", s.core.state, PoolOpened); err != nil {
 		return err
 	}
-	return s.core.queue(mtUserEvent, clixml.GUID{}, event, StreamDefault)
+	return s.core.queue(MsgUserEvent, clixml.GUID{}, event, StreamDefault)
 }
 
 // RespondAvailability answers the request ci with RUNSPACE_AVAILABILITY
@@ -234,7 +244,7 @@ func (s *ServerPool) RespondAvailability(ci int64, value clixml.Value) error {
 		return fmt.Errorf("psrp: no pending availability request %d", ci)
 	}
 	body := msObject(prop("SetMinMaxRunspacesResponse", value), prop("ci", ci))
-	if err := s.core.queue(mtRunspaceAvailability, clixml.GUID{}, body, StreamDefault); err != nil {
+	if err := s.core.queue(MsgRunspaceAvailability, clixml.GUID{}, body, StreamDefault); err != nil {
 		return err
 	}
 	delete(s.availability, ci)
@@ -259,8 +269,8 @@ func (s *ServerPool) DecryptSecureString(ss clixml.SecureString) (string, error)
 	return decryptSecureString(s.core.sessionKey, ss)
 }
 
-func (s *ServerPool) handle(m wireMessage) error {
-	if m.Destination != destServer {
+func (s *ServerPool) handle(m Message) error {
+	if m.Destination != DestinationServer {
 		return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: fmt.Sprintf("destination %d", m.Destination)}
 	}
 	if s.core.id == (clixml.GUID{}) {
@@ -271,23 +281,23 @@ func (s *ServerPool) handle(m wireMessage) error {
 		return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: "pool is " + s.core.state.String()}
 	}
 	switch m.Type {
-	case mtSessionCapability:
+	case MsgSessionCapability:
 		return s.handleCapability(m)
-	case mtInitRunspacePool:
+	case MsgInitRunspacePool:
 		return s.handleInit(m)
-	case mtConnectRunspacePool:
+	case MsgConnectRunspacePool:
 		return s.handleConnect(m)
 	}
 	if s.core.state != PoolOpened {
 		return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: "pool is " + s.core.state.String()}
 	}
 	switch m.Type {
-	case mtPublicKey:
+	case MsgPublicKey:
 		return s.handlePublicKey(m)
-	case mtSetMaxRunspaces, mtSetMinRunspaces, mtGetAvailableRunspaces, mtResetRunspaceState:
+	case MsgSetMaxRunspaces, MsgSetMinRunspaces, MsgGetAvailableRunspaces, MsgResetRunspaceState:
 		return s.handleAvailabilityRequest(m)
-	case mtRunspacePoolHostResponse:
-		resp, err := decodeHostResponse(m)
+	case MsgRunspacePoolHostResponse:
+		resp, err := decodeHostResponse(&s.core, m)
 		if err != nil {
 			return err
 		}
@@ -298,9 +308,9 @@ func (s *ServerPool) handle(m wireMessage) error {
 		resp.PipelineID = clixml.GUID{}
 		s.core.emit(resp)
 		return nil
-	case mtCreatePipeline, mtGetCommandMetadata:
+	case MsgCreatePipeline, MsgGetCommandMetadata:
 		return s.handleCreatePipeline(m)
-	case mtPipelineInput, mtEndOfPipelineInput, mtPipelineHostResponse:
+	case MsgPipelineInput, MsgEndOfPipelineInput, MsgPipelineHostResponse:
 		pl := s.pipelines[m.PID]
 		if pl == nil {
 			return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: "unknown pipeline"}
@@ -310,11 +320,11 @@ func (s *ServerPool) handle(m wireMessage) error {
 	return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: "not a server pool message"}
 }
 
-func (s *ServerPool) handleCapability(m wireMessage) error {
+func (s *ServerPool) handleCapability(m Message) error {
 	if s.core.state != PoolBeforeOpen && !s.connecting {
 		return &UnexpectedMessageError{Type: m.Type, Reason: "capability after open"}
 	}
-	c, err := decodeCapability(m)
+	c, err := decodeCapability(&s.core, m)
 	if err != nil {
 		return err
 	}
@@ -335,11 +345,11 @@ func (s *ServerPool) handleCapability(m wireMessage) error {
 	return nil
 }
 
-func (s *ServerPool) handleInit(m wireMessage) error {
+func (s *ServerPool) handleInit(m Message) error {
 	if s.core.state != PoolBeforeOpen || s.clientCap == nil {
 		return &UnexpectedMessageError{Type: m.Type, Reason: "INIT_RUNSPACEPOOL before SESSION_CAPABILITY or after open"}
 	}
-	v, err := decodeData(m)
+	v, err := s.core.decodeData(m)
 	if err != nil {
 		return err
 	}
@@ -360,11 +370,11 @@ func (s *ServerPool) handleInit(m wireMessage) error {
 	return nil
 }
 
-func (s *ServerPool) handleConnect(m wireMessage) error {
+func (s *ServerPool) handleConnect(m Message) error {
 	if !s.connecting || s.clientCap == nil {
 		return &UnexpectedMessageError{Type: m.Type, Reason: "CONNECT_RUNSPACEPOOL outside a WSMan Connect"}
 	}
-	v, err := decodeData(m)
+	v, err := s.core.decodeData(m)
 	if err != nil {
 		return err
 	}
@@ -385,23 +395,24 @@ func (s *ServerPool) handleConnect(m wireMessage) error {
 	}
 	// The new client needs a fresh key exchange (shared/PROTOCOL.md §4).
 	s.core.sessionKey = nil
-	if err := s.core.queue(mtSessionCapability, clixml.GUID{}, capabilityBody(), StreamDefault); err != nil {
+	if err := s.core.queue(MsgSessionCapability, clixml.GUID{}, capabilityBody(), StreamDefault); err != nil {
 		return err
 	}
 	data, err := encodeBody(msObject(prop("MinRunspaces", s.min), prop("MaxRunspaces", s.max)))
 	if err != nil {
 		return err
 	}
-	s.core.queueRaw(mtRunspacePoolInitData, clixml.GUID{}, data, StreamDefault, true)
+	s.core.queueRaw(MsgRunspacePoolInitData, clixml.GUID{}, data, StreamDefault, true)
 	if err := s.queueOpened(); err != nil {
 		return err
 	}
+	s.connecting = false
 	s.core.emit(ev)
 	return nil
 }
 
-func (s *ServerPool) handlePublicKey(m wireMessage) error {
-	v, err := decodeData(m)
+func (s *ServerPool) handlePublicKey(m Message) error {
+	v, err := s.core.decodeData(m)
 	if err != nil {
 		return err
 	}
@@ -427,7 +438,7 @@ func (s *ServerPool) handlePublicKey(m wireMessage) error {
 		return err
 	}
 	body := msObject(prop("EncryptedSessionKey", base64.StdEncoding.EncodeToString(enc)))
-	if err := s.core.queue(mtEncryptedSessionKey, clixml.GUID{}, body, StreamDefault); err != nil {
+	if err := s.core.queue(MsgEncryptedSessionKey, clixml.GUID{}, body, StreamDefault); err != nil {
 		return err
 	}
 	s.core.sessionKey = key
@@ -435,19 +446,19 @@ func (s *ServerPool) handlePublicKey(m wireMessage) error {
 	return nil
 }
 
-func (s *ServerPool) handleAvailabilityRequest(m wireMessage) error {
-	v, err := decodeData(m)
+func (s *ServerPool) handleAvailabilityRequest(m Message) error {
+	v, err := s.core.decodeData(m)
 	if err != nil {
 		return err
 	}
 	var ev AvailabilityRequested
 	r := newReader("availability request", v)
 	switch m.Type {
-	case mtSetMaxRunspaces:
+	case MsgSetMaxRunspaces:
 		ev.Request, ev.Count = RequestSetMaxRunspaces, r.int32("MaxRunspaces")
-	case mtSetMinRunspaces:
+	case MsgSetMinRunspaces:
 		ev.Request, ev.Count = RequestSetMinRunspaces, r.int32("MinRunspaces")
-	case mtGetAvailableRunspaces:
+	case MsgGetAvailableRunspaces:
 		ev.Request = RequestGetAvailableRunspaces
 	default:
 		ev.Request = RequestResetRunspaceState
@@ -464,19 +475,19 @@ func (s *ServerPool) handleAvailabilityRequest(m wireMessage) error {
 	return nil
 }
 
-func (s *ServerPool) handleCreatePipeline(m wireMessage) error {
+func (s *ServerPool) handleCreatePipeline(m Message) error {
 	if m.PID == (clixml.GUID{}) {
 		return &UnexpectedMessageError{Type: m.Type, Reason: "zero pipeline id"}
 	}
 	if s.pipelines[m.PID] != nil {
 		return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: "pipeline exists"}
 	}
-	v, err := decodeData(m)
+	v, err := s.core.decodeData(m)
 	if err != nil {
 		return err
 	}
 	pl := &ServerPipeline{pool: s, id: m.PID, state: PipelineRunning, nextCallID: 1, hostCalls: make(map[int64]HostMethodID)}
-	if m.Type == mtGetCommandMetadata {
+	if m.Type == MsgGetCommandMetadata {
 		md, err := parseCommandMetadata(v)
 		if err != nil {
 			return err

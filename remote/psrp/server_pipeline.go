@@ -52,7 +52,7 @@ func (pl *ServerPipeline) guard(op string) error {
 	return guardPool(op, pl.pool.core.state, PoolOpened)
 }
 
-func (pl *ServerPipeline) write(op string, mt uint32, v clixml.Value) error {
+func (pl *ServerPipeline) write(op string, mt MessageType, v clixml.Value) error {
 	if err := pl.guard(op); err != nil {
 		return err
 	}
@@ -61,38 +61,38 @@ func (pl *ServerPipeline) write(op string, mt uint32, v clixml.Value) error {
 
 // WriteOutput queues PIPELINE_OUTPUT with one object.
 func (pl *ServerPipeline) WriteOutput(v clixml.Value) error {
-	return pl.write("ServerPipeline.WriteOutput", mtPipelineOutput, v)
+	return pl.write("ServerPipeline.WriteOutput", MsgPipelineOutput, v)
 }
 
 // WriteError queues ERROR_RECORD with an ErrorRecord object.
 func (pl *ServerPipeline) WriteError(rec *clixml.Object) error {
-	return pl.write("ServerPipeline.WriteError", mtErrorRecord, rec)
+	return pl.write("ServerPipeline.WriteError", MsgErrorRecord, rec)
 }
 
 // WriteDebug queues DEBUG_RECORD with a DebugRecord for msg.
 func (pl *ServerPipeline) WriteDebug(msg string) error {
-	return pl.write("ServerPipeline.WriteDebug", mtDebugRecord, informationalRecord("DebugRecord", msg))
+	return pl.write("ServerPipeline.WriteDebug", MsgDebugRecord, informationalRecord("DebugRecord", msg))
 }
 
 // WriteVerbose queues VERBOSE_RECORD with a VerboseRecord for msg.
 func (pl *ServerPipeline) WriteVerbose(msg string) error {
-	return pl.write("ServerPipeline.WriteVerbose", mtVerboseRecord, informationalRecord("VerboseRecord", msg))
+	return pl.write("ServerPipeline.WriteVerbose", MsgVerboseRecord, informationalRecord("VerboseRecord", msg))
 }
 
 // WriteWarning queues WARNING_RECORD with a WarningRecord for msg.
 func (pl *ServerPipeline) WriteWarning(msg string) error {
-	return pl.write("ServerPipeline.WriteWarning", mtWarningRecord, informationalRecord("WarningRecord", msg))
+	return pl.write("ServerPipeline.WriteWarning", MsgWarningRecord, informationalRecord("WarningRecord", msg))
 }
 
 // WriteInformation queues INFORMATION_RECORD with an InformationRecord
 // object (MS-PSRP 2.2.2.26; shared/PROTOCOL.md §3.3).
 func (pl *ServerPipeline) WriteInformation(rec *clixml.Object) error {
-	return pl.write("ServerPipeline.WriteInformation", mtInformationRecord, rec)
+	return pl.write("ServerPipeline.WriteInformation", MsgInformationRecord, rec)
 }
 
 // WriteProgress queues PROGRESS_RECORD with a ProgressRecord object.
 func (pl *ServerPipeline) WriteProgress(rec *clixml.Object) error {
-	return pl.write("ServerPipeline.WriteProgress", mtProgressRecord, rec)
+	return pl.write("ServerPipeline.WriteProgress", MsgProgressRecord, rec)
 }
 
 // HostCall queues PIPELINE_HOST_CALL and returns its call id: VoidCallID
@@ -106,7 +106,7 @@ func (pl *ServerPipeline) HostCall(method HostMethodID, params ...clixml.Value) 
 	if !method.Void() {
 		ci = pl.nextCallID
 	}
-	if err := pl.pool.core.queue(mtPipelineHostCall, pl.id, hostCallBody(ci, method, params), StreamDefault); err != nil {
+	if err := pl.pool.core.queue(MsgPipelineHostCall, pl.id, hostCallBody(ci, method, params), StreamDefault); err != nil {
 		return 0, err
 	}
 	if ci != VoidCallID {
@@ -124,7 +124,7 @@ func (pl *ServerPipeline) finish(op string, st PipelineState, rec *clixml.Object
 	if rec != nil {
 		body.Members = append(body.Members, prop("ExceptionAsErrorRecord", rec))
 	}
-	if err := pl.pool.core.queue(mtPipelineState, pl.id, body, StreamDefault); err != nil {
+	if err := pl.pool.core.queue(MsgPipelineState, pl.id, body, StreamDefault); err != nil {
 		return err
 	}
 	pl.state = st
@@ -157,28 +157,28 @@ func PipelineStoppedErrorRecord() *clixml.Object {
 		errorCategoryOperationStopped, "PipelineStoppedException", hresultSystemException)
 }
 
-func (pl *ServerPipeline) handle(m wireMessage) error {
+func (pl *ServerPipeline) handle(m Message) error {
 	if pl.state.Terminal() {
 		return &UnexpectedMessageError{Type: m.Type, PipelineID: pl.id, Reason: "pipeline is " + pl.state.String()}
 	}
 	switch m.Type {
-	case mtPipelineInput, mtEndOfPipelineInput:
+	case MsgPipelineInput, MsgEndOfPipelineInput:
 		if pl.Spec.NoInput || pl.inputEnded {
 			return &UnexpectedMessageError{Type: m.Type, PipelineID: pl.id, Reason: "pipeline takes no input"}
 		}
-		if m.Type == mtEndOfPipelineInput {
+		if m.Type == MsgEndOfPipelineInput {
 			pl.inputEnded = true
 			pl.pool.core.emit(PipelineEndOfInput{PipelineID: pl.id})
 			return nil
 		}
-		v, err := decodeData(m)
+		v, err := pl.pool.core.decodeData(m)
 		if err != nil {
 			return err
 		}
 		pl.pool.core.emit(PipelineInputReceived{PipelineID: pl.id, Value: v})
 		return nil
-	default: // mtPipelineHostResponse
-		resp, err := decodeHostResponse(m)
+	default: // MsgPipelineHostResponse
+		resp, err := decodeHostResponse(&pl.pool.core, m)
 		if err != nil {
 			return err
 		}
