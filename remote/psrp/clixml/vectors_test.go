@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"sync"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -67,6 +68,28 @@ var psrpPayload = regexp.MustCompile(`<(creationXml|connectXml|connectResponseXm
 func loadVectorMessages(t testing.TB) []vectorMessage {
 	t.Helper()
 	dir := vectorsDir(t)
+	vectorCache.Lock()
+	defer vectorCache.Unlock()
+	if msgs, ok := vectorCache.byDir[dir]; ok {
+		return msgs
+	}
+	msgs := readVectorMessages(t, dir)
+	if vectorCache.byDir == nil {
+		vectorCache.byDir = map[string][]vectorMessage{}
+	}
+	vectorCache.byDir[dir] = msgs
+	return msgs
+}
+
+// vectorCache keeps the parsed vectors for the duration of the test binary;
+// parsing the YAML takes a noticeable fraction of a second.
+var vectorCache struct {
+	sync.Mutex
+	byDir map[string][]vectorMessage
+}
+
+func readVectorMessages(t testing.TB, dir string) []vectorMessage {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.yml"))
 	if err != nil {
 		t.Fatal(err)
