@@ -14,7 +14,7 @@ import (
 // and the session key (the psrpcore shape: methods queue, DataToSend
 // drains, ReceiveData and NextEvent consume).
 type poolCore struct {
-	role  string // "ClientPool" or "ServerPool", for errors
+	role  string      // "ClientPool" or "ServerPool", for errors
 	dest  Destination // of outgoing messages
 	id    clixml.GUID
 	rand  io.Reader
