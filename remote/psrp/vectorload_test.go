@@ -1,0 +1,315 @@
+package psrp
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// XML namespaces of the WSMan elements that carry PSRP data.
+const (
+	nsShell      = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
+	nsPowerShell = "http://schemas.microsoft.com/powershell"
+	nsWSMan      = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
+	nsAddressing = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
+)
+
+// vectorsDir returns the folder of recorded Windows exchanges:
+// $PSSESSION_VECTORS, else ../shared/vectors/windows beside the module
+// root (CI clones the repository with shared/ next to it).
+func vectorsDir(t testing.TB) string {
+	t.Helper()
+	if d := os.Getenv("PSSESSION_VECTORS"); d != "" {
+		return d
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "..", "shared", "vectors", "windows")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// vectorFiles lists every *.yml of the vectors folder, sorted; it fails
+// the test when there is none.
+func vectorFiles(t testing.TB) []string {
+	t.Helper()
+	dir := vectorsDir(t)
+	files, err := filepath.Glob(filepath.Join(dir, "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatalf("no *.yml vectors in %s (set PSSESSION_VECTORS)", dir)
+	}
+	sort.Strings(files)
+	return files
+}
+
+// vectorPayload is the base64-decoded content of one WSMan element that
+// carries PSRP fragments.
+type vectorPayload struct {
+	Where     string // "message 3 response stream stdout"
+	FromPeer  string // "client" or "server": who sent the fragments
+	ShellID   string
+	CommandID string // empty for the pool
+	Data      []byte
+	Connect   bool // the request is a Connect or Reconnect: reassembly restarts
+}
+
+// scope names the fragment stream a payload belongs to.
+func (p vectorPayload) scope() string {
+	return p.FromPeer + "/" + strings.ToUpper(p.ShellID) + "/" + strings.ToUpper(p.CommandID)
+}
+
+type vectorExchange struct {
+	Request  string `yaml:"request"`
+	Response string `yaml:"response"`
+}
+
+type vectorFile struct {
+	Messages []vectorExchange `yaml:"messages"`
+}
+
+// xmlNode is a generic XML element tree.
+type xmlNode struct {
+	Name     xml.Name
+	Attrs    []xml.Attr
+	Children []*xmlNode
+	Text     string
+}
+
+func parseXMLTree(s string) (*xmlNode, error) {
+	dec := xml.NewDecoder(strings.NewReader(s))
+	var root *xmlNode
+	var stack []*xmlNode
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			n := &xmlNode{Name: tok.Name, Attrs: tok.Attr}
+			if len(stack) > 0 {
+				top := stack[len(stack)-1]
+				top.Children = append(top.Children, n)
+			} else {
+				root = n
+			}
+			stack = append(stack, n)
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if len(stack) > 0 {
+				stack[len(stack)-1].Text += string(tok)
+			}
+		}
+	}
+	if root == nil {
+		return nil, errors.New("empty document")
+	}
+	return root, nil
+}
+
+func (n *xmlNode) attr(local string) string {
+	for _, a := range n.Attrs {
+		if a.Name.Local == local {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// walk calls fn for n and every descendant, depth first.
+func (n *xmlNode) walk(fn func(*xmlNode)) {
+	fn(n)
+	for _, c := range n.Children {
+		c.walk(fn)
+	}
+}
+
+func (n *xmlNode) find(space, local string) []*xmlNode {
+	var out []*xmlNode
+	n.walk(func(c *xmlNode) {
+		if c.Name.Space == space && c.Name.Local == local {
+			out = append(out, c)
+		}
+	})
+	return out
+}
+
+// loadVectorPayloads parses one vector file and returns its PSRP payloads
+// in wire order. Exchanges with a resource URI other than PowerShell's
+// (WinRS cmd shells) carry no PSRP and are skipped.
+func loadVectorPayloads(file string) ([]vectorPayload, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var vf vectorFile
+	if err := yaml.Unmarshal(raw, &vf); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(file), err)
+	}
+	var out []vectorPayload
+	for i, ex := range vf.Messages {
+		req, err := parseXMLTree(ex.Request)
+		if err != nil {
+			return nil, fmt.Errorf("message %d request: %w", i, err)
+		}
+		var resourceURI, action, shellID string
+		for _, n := range req.find(nsWSMan, "ResourceURI") {
+			resourceURI = strings.TrimSpace(n.Text)
+		}
+		for _, n := range req.find(nsAddressing, "Action") {
+			action = strings.TrimSpace(n.Text)
+		}
+		if !strings.Contains(resourceURI, "/powershell/") {
+			continue
+		}
+		for _, n := range req.find(nsWSMan, "Selector") {
+			if n.attr("Name") == "ShellId" {
+				shellID = strings.TrimSpace(n.Text)
+			}
+		}
+		for _, n := range req.find(nsShell, "Shell") {
+			if id := n.attr("ShellId"); id != "" {
+				shellID = id
+			}
+		}
+		connect := strings.HasSuffix(action, "/Connect") || strings.HasSuffix(action, "/Reconnect")
+		add := func(where, from, cmd, text string) error {
+			text = strings.Join(strings.Fields(text), "")
+			if text == "" {
+				return nil
+			}
+			data, err := base64.StdEncoding.DecodeString(text)
+			if err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+			out = append(out, vectorPayload{Where: where, FromPeer: from, ShellID: shellID, CommandID: cmd, Data: data, Connect: connect})
+			return nil
+		}
+		// Client → server: creationXml, connectXml, Command Arguments, Send streams.
+		for _, name := range []string{"creationXml", "connectXml"} {
+			for _, n := range req.find(nsPowerShell, name) {
+				if err := add(fmt.Sprintf("message %d request %s", i, name), "client", "", n.Text); err != nil {
+					return nil, err
+				}
+			}
+		}
+		for _, cl := range req.find(nsShell, "CommandLine") {
+			for _, n := range cl.find(nsShell, "Arguments") {
+				if err := add(fmt.Sprintf("message %d request Arguments", i), "client", cl.attr("CommandId"), n.Text); err != nil {
+					return nil, err
+				}
+			}
+		}
+		for _, send := range req.find(nsShell, "Send") {
+			for _, n := range send.find(nsShell, "Stream") {
+				if err := add(fmt.Sprintf("message %d request stream %s", i, n.attr("Name")), "client", n.attr("CommandId"), n.Text); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if ex.Response == "" {
+			continue
+		}
+		resp, err := parseXMLTree(ex.Response)
+		if err != nil {
+			return nil, fmt.Errorf("message %d response: %w", i, err)
+		}
+		for _, n := range resp.find(nsPowerShell, "connectResponseXml") {
+			if err := add(fmt.Sprintf("message %d response connectResponseXml", i), "server", "", n.Text); err != nil {
+				return nil, err
+			}
+		}
+		for _, rr := range resp.find(nsShell, "ReceiveResponse") {
+			for j, n := range rr.find(nsShell, "Stream") {
+				if err := add(fmt.Sprintf("message %d response stream %d %s", i, j, n.attr("Name")), "server", n.attr("CommandId"), n.Text); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// vectorMessage is one reassembled PSRP message of a vector file.
+type vectorMessage struct {
+	Where     string // payload location plus ObjectId
+	Payload   vectorPayload
+	ObjectID  uint64
+	Fragments []Fragment // as they travelled
+	Raw       []byte     // the reassembled message
+}
+
+// reassembleVectors turns a file's payloads into messages, one Reassembler
+// per sender and stream scope, restarted on Connect/Reconnect.
+func reassembleVectors(payloads []vectorPayload) ([]vectorMessage, error) {
+	rs := map[string]*Reassembler{}
+	frags := map[string][]Fragment{}
+	var out []vectorMessage
+	for _, p := range payloads {
+		if p.Connect && p.FromPeer == "client" {
+			for _, r := range rs {
+				r.Reset()
+			}
+			clear(frags)
+		}
+		r := rs[p.scope()]
+		if r == nil {
+			r = &Reassembler{}
+			rs[p.scope()] = r
+		}
+		fs, err := ParseFragments(p.Data, 0)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.Where, err)
+		}
+		for _, f := range fs {
+			key := fmt.Sprintf("%s/%d", p.scope(), f.ObjectID)
+			frags[key] = append(frags[key], f)
+			msg, ok, err := r.Add(f)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.Where, err)
+			}
+			if ok {
+				out = append(out, vectorMessage{
+					Where:     fmt.Sprintf("%s object %d", p.Where, f.ObjectID),
+					Payload:   p,
+					ObjectID:  f.ObjectID,
+					Fragments: frags[key],
+					Raw:       bytes.Clone(msg),
+				})
+				delete(frags, key)
+			}
+		}
+	}
+	for k, r := range rs {
+		if r.Pending() != 0 {
+			return out, fmt.Errorf("%s: %d messages left incomplete", k, r.Pending())
+		}
+	}
+	return out, nil
+}
