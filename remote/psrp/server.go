@@ -479,7 +479,9 @@ func (s *ServerPool) handleCreatePipeline(m Message) error {
 	if m.PID == (clixml.GUID{}) {
 		return &UnexpectedMessageError{Type: m.Type, Reason: "zero pipeline id"}
 	}
-	if s.pipelines[m.PID] != nil {
+	if old := s.pipelines[m.PID]; old != nil && !old.state.Terminal() {
+		// A finished pipeline's id may be reused (pypsrp re-invokes a
+		// PowerShell object under the same id; Windows accepts it).
 		return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: "pipeline exists"}
 	}
 	v, err := s.core.decodeData(m)
