@@ -40,6 +40,7 @@ type psCommand struct {
 	cancel   context.CancelFunc
 	calls    map[int64]chan psrp.HostResponseReceived
 	dropped  int // messages discarded in Drop mode
+	blocked  int // writers waiting for the client to drain (Block)
 }
 
 // bufferedLocked counts the bytes waiting for the client.
@@ -615,6 +616,8 @@ func (w *psWriter) do(f func(pl *psrp.ServerPipeline) error) error {
 		if dropping || p.bufferedLocked() < h.cfg.BufferLimit {
 			break
 		}
+		p.blocked++
+		h.notifyLocked()
 		ch := h.changed
 		h.mu.Unlock()
 		select {
@@ -622,6 +625,7 @@ func (w *psWriter) do(f func(pl *psrp.ServerPipeline) error) error {
 		case <-p.ctx.Done():
 		}
 		h.mu.Lock()
+		p.blocked--
 	}
 	if err := f(p.pl); err != nil {
 		return fmt.Errorf("endpoint: writing to pipeline %s: %w", w.cmd.id, err)

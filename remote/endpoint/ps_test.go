@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -68,4 +69,122 @@ func lines(n int) []string {
 		out[i] = fmt.Sprintf("line %d", i+1)
 	}
 	return out
+}
+
+func TestPowerShellStop(t *testing.T) {
+	_, srv := newTestServer(t, Config{})
+	c := openPS(t, srv, "")
+	pl := c.start("Start-Sleep -Seconds 60; Write-Output never")
+	c.signal(pl, signalPSCtrlC)
+	got := c.collect(pl)
+	want := run{State: psrp.PipelineStopped, Reason: "The pipeline has been stopped."}
+	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+		t.Fatalf("(-want +got):\n%s", d)
+	}
+	// The runspace survives the stop.
+	if got := c.collect(c.start("Write-Output still-here")); len(got.Output) != 1 || got.Output[0] != "still-here" {
+		t.Fatalf("after stop: %+v", got)
+	}
+	c.signal(pl, signalTerminate)
+}
+
+func TestPowerShellDisconnectConnect(t *testing.T) {
+	const limit = 4096
+	for _, tc := range []struct {
+		name, mode string
+	}{
+		{"Block keeps every message and pauses the engine", "Block"},
+		{"Drop discards the oldest messages", "Drop"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, srv := newTestServer(t, Config{BufferLimit: limit})
+			c := openPS(t, srv, `<rsp:Name>work</rsp:Name>`)
+			pl := c.start("Get-Output -Lines 2000")
+			id := strings.ToUpper(pl.ID().String())
+			c.disconnect(`<rsp:IdleTimeOut>PT600S</rsp:IdleTimeOut><rsp:BufferMode>` + tc.mode + `</rsp:BufferMode>`)
+
+			r := mustOK(t, post(t, srv, reqOpts{action: actionGet, resource: resourceShell, shellID: c.shellID}))
+			for el, want := range map[string]string{"State": "Disconnected", "BufferMode": tc.mode, "IdleTimeOut": "PT600.000S", "Name": "work"} {
+				if got := r.root.first(nsShell, el).Text; got != want {
+					t.Errorf("%s = %q, want %q", el, got, want)
+				}
+			}
+			if code := post(t, srv, reqOpts{action: actionReceive, resource: resourceMSPowerShell, shellID: c.shellID,
+				body: `<rsp:Receive><rsp:DesiredStream CommandId="` + id + `">stdout</rsp:DesiredStream></rsp:Receive>`}).faultCode(); code == "" {
+				t.Error("Receive on a disconnected shell succeeded")
+			}
+
+			cmdOf := func() *psCommand { return h.shells[c.shellID].commands[id].p }
+			if tc.mode == "Block" {
+				waitHandler(t, h, func() bool { return cmdOf().blocked > 0 })
+				h.mu.Lock()
+				buffered, finished := cmdOf().bufferedLocked(), cmdOf().finished
+				h.mu.Unlock()
+				if finished || buffered > limit+1024 {
+					t.Fatalf("engine not paused: finished %v, %d bytes buffered", finished, buffered)
+				}
+			} else {
+				waitHandler(t, h, func() bool { return cmdOf().finished })
+			}
+
+			// Enumerating commands shows the pipeline to a new client.
+			r = mustOK(t, post(t, srv, reqOpts{action: actionEnumerate, resource: resourceShellCommand,
+				body: `<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>32000</wsman:MaxElements><wsman:Filter Dialect="` +
+					selectorFilterDialect + `"><wsman:SelectorSet><wsman:Selector Name="ShellId">` + c.shellID +
+					`</wsman:Selector></wsman:SelectorSet></wsman:Filter></wsen:Enumerate>`}))
+			if got := r.root.first(nsShell, "CommandId"); got == nil || got.Text != id {
+				t.Fatalf("command enumeration:\n%s", r.raw)
+			}
+
+			c2, pl2 := connectPS(t, srv, c.shellID, pl.ID())
+			got := c2.collect(pl2)
+			if got.State != psrp.PipelineCompleted {
+				t.Fatalf("state %v", got.State)
+			}
+			all := lines(2000)
+			switch tc.mode {
+			case "Block":
+				// The first client may have received nothing: all output
+				// was buffered.
+				if d := cmp.Diff(all, got.Output); d != "" {
+					t.Fatalf("Block lost output (-want +got):\n%s", d)
+				}
+			case "Drop":
+				n := len(got.Output)
+				if n == 0 || n >= 2000 {
+					t.Fatalf("Drop kept %d of 2000 lines", n)
+				}
+				if d := cmp.Diff(all[2000-n:], got.Output); d != "" {
+					t.Fatalf("Drop did not keep the newest lines (-want +got):\n%s", d)
+				}
+			}
+			r = mustOK(t, post(t, srv, reqOpts{action: actionGet, resource: resourceShell, shellID: c.shellID}))
+			if s := r.root.first(nsShell, "State").Text; s != "Connected" {
+				t.Errorf("State after Connect = %s", s)
+			}
+		})
+	}
+}
+
+func TestPowerShellReconnect(t *testing.T) {
+	_, srv := newTestServer(t, Config{})
+	c := openPS(t, srv, "")
+	pl := c.start("Write-Output one; Write-Output two")
+	c.disconnect("")
+	if err := c.pool.BeginReconnect(); err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, post(t, srv, reqOpts{action: actionReconnect, resource: resourceMSPowerShell, shellID: c.shellID}))
+	if err := c.pool.Reconnected(); err != nil {
+		t.Fatal(err)
+	}
+	got := c.collect(pl)
+	if d := cmp.Diff(run{Output: []string{"one", "two"}, State: psrp.PipelineCompleted}, got, cmpopts.EquateEmpty()); d != "" {
+		t.Fatal(d)
+	}
+	// Connecting to a shell that is connected fails.
+	if code := post(t, srv, reqOpts{action: actionConnect, resource: resourceMSPowerShell, shellID: c.shellID,
+		body: `<rsp:Connect><connectXml xmlns="http://schemas.microsoft.com/powershell">AAAA</connectXml></rsp:Connect>`}).faultCode(); code != "2150859213" {
+		t.Fatalf("fault %q", code)
+	}
 }

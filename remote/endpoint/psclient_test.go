@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pssession/pssession/remote/psrp"
 	"github.com/pssession/pssession/remote/psrp/clixml"
@@ -230,4 +231,84 @@ func valueText(v clixml.Value) string {
 		return x
 	}
 	return fmt.Sprintf("%T:%v", v, v)
+}
+
+func (c *psClient) signal(pl *psrp.ClientPipeline, code string) {
+	c.t.Helper()
+	mustOK(c.t, post(c.t, c.srv, reqOpts{action: actionSignal, resource: resourceMSPowerShell, shellID: c.shellID, user: c.user,
+		body: `<rsp:Signal CommandId="` + strings.ToUpper(pl.ID().String()) + `"><rsp:Code>` + code + `</rsp:Code></rsp:Signal>`}))
+}
+
+func (c *psClient) disconnect(body string) {
+	c.t.Helper()
+	if err := c.pool.BeginDisconnect(); err != nil {
+		c.t.Fatal(err)
+	}
+	mustOK(c.t, post(c.t, c.srv, reqOpts{action: actionDisconnect, resource: resourceMSPowerShell, shellID: c.shellID, user: c.user,
+		body: `<rsp:Disconnect>` + body + `</rsp:Disconnect>`}))
+	if err := c.pool.Disconnected(); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// connectPS attaches a new client to shellID (Connect-PSSession from
+// another process) and reattaches the command pid.
+func connectPS(t *testing.T, srv *httptest.Server, shellID string, pid clixml.GUID) (*psClient, *psrp.ClientPipeline) {
+	t.Helper()
+	id, err := clixml.ParseGUID(shellID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := psrp.NewClientPool(psrp.ClientConfig{RunspacePoolID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &psClient{t: t, srv: srv, pool: pool, shellID: shellID}
+	if err := pool.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	d := pool.DataToSend(0)
+	r := mustOK(t, post(t, srv, reqOpts{action: actionConnect, resource: resourceMSPowerShell, shellID: shellID,
+		options: map[string]string{"!protocolversion": "2.3"},
+		body:    `<rsp:Connect><connectXml xmlns="http://schemas.microsoft.com/powershell">` + base64.StdEncoding.EncodeToString(d.Data) + `</connectXml></rsp:Connect>`}))
+	resp := r.root.first(nsPowerShell, "connectResponseXml")
+	if resp == nil {
+		t.Fatalf("no connectResponseXml in\n%s", r.raw)
+	}
+	data, err := base64.StdEncoding.DecodeString(resp.Text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.ReceiveData(data); err != nil {
+		t.Fatalf("connectResponseXml: %v", err)
+	}
+	c.waitOpened()
+	pl, err := pool.AttachPipeline(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, post(t, srv, reqOpts{action: actionConnect, resource: resourceMSPowerShell, shellID: shellID,
+		body: `<rsp:Connect CommandId="` + strings.ToUpper(pid.String()) + `"/>`}))
+	return c, pl
+}
+
+// waitHandler waits until cond (called with h.mu held) holds, woken by the
+// handler's change notifications.
+func waitHandler(t *testing.T, h *Handler, cond func() bool) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		h.mu.Lock()
+		ok := cond()
+		ch := h.changed
+		h.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatal("handler never reached the expected state")
+		}
+	}
 }
