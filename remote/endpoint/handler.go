@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pssession/pssession/remote/wsman/transport"
 )
 
 // Clock is the time source of idle timeouts and Receive long-polls; tests
@@ -56,8 +58,8 @@ type Config struct {
 	// Configurations are extra PowerShell configuration names served
 	// besides Microsoft.PowerShell (resource .../powershell/<name>).
 	Configurations []string
-	// User names the authenticated caller of r; nil or "" means
-	// "anonymous". `pssession serve` takes it from the auth middleware.
+	// User names the authenticated caller of r; nil means the user
+	// transport.ServerAuth authenticated, and "" means "anonymous".
 	User func(r *http.Request) string
 	// Machine is the host name shown in faults and shell owners
 	// (default: os.Hostname).
@@ -224,11 +226,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "endpoint: WS-Management requests are POSTed", status)
 		return
 	}
-	user = "anonymous"
+	user = transport.UserFrom(r.Context())
 	if h.cfg.User != nil {
-		if u := h.cfg.User(r); u != "" {
-			user = u
-		}
+		user = h.cfg.User(r)
+	}
+	if user == "" {
+		user = "anonymous"
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
 	var resp []byte
