@@ -1,0 +1,288 @@
+package transport
+
+import (
+	"bytes"
+	"encoding/asn1"
+	"encoding/base64"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/bodgit/ntlmssp"
+	ntlmhttp "github.com/bodgit/ntlmssp/http"
+	"github.com/google/go-cmp/cmp"
+	"github.com/masterzen/winrm"
+
+	"github.com/pssession/pssession/remote/wsman/ntlm"
+)
+
+var testUsers = map[string]string{`TESTDOM\alice`: "Secret123!", "bob": "hunter2"}
+
+// echoHandler answers every request with "<echo user=...>body</echo>";
+// a body containing "FAULT" gets status 500, like a SOAP fault.
+func echoHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", SOAPContentType)
+		if bytes.Contains(body, []byte("FAULT")) {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+		io.WriteString(w, "<echo user=\""+UserFrom(r.Context())+"\">"+string(body)+"</echo>")
+	})
+}
+
+// wireLog records the Content-Type of every request as it came off the wire.
+type wireLog struct {
+	mu  sync.Mutex
+	cts []string
+}
+
+func (l *wireLog) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.mu.Lock()
+		l.cts = append(l.cts, r.Header.Get("Content-Type"))
+		l.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (l *wireLog) encryptedCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, ct := range l.cts {
+		if IsEncrypted(ct) {
+			n++
+		}
+	}
+	return n
+}
+
+// startServer runs ServerAuth+inner on 127.0.0.1, plain HTTP or TLS.
+func startServer(t *testing.T, inner http.Handler, cfg ServerConfig, useTLS bool) (*httptest.Server, *wireLog) {
+	t.Helper()
+	if cfg.Users == nil {
+		cfg.Users = testUsers
+	}
+	sa, err := NewServerAuth(inner, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &wireLog{}
+	srv := httptest.NewUnstartedServer(log.wrap(sa))
+	srv.Config.ConnContext = sa.ConnContext
+	if useTLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	return srv, log
+}
+
+// TestServerBodgitHTTPClient: bodgit/ntlmssp's HTTP client (third party) with
+// its own message encryption against ServerAuth.
+func TestServerBodgitHTTPClient(t *testing.T) {
+	srv, log := startServer(t, echoHandler(), ServerConfig{}, false)
+	nc, err := ntlmssp.NewClient(ntlmssp.SetUserInfo("alice", "Secret123!"), ntlmssp.SetDomain("TESTDOM"), ntlmssp.SetVersion(ntlmssp.DefaultVersion()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := ntlmhttp.NewClient(&http.Client{Transport: &http.Transport{}}, nc, ntlmhttp.Encryption(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Empty POST runs the handshake (PROTOCOL.md §6.1).
+	resp, err := hc.Post(srv.URL+"/wsman", SOAPContentType, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("handshake status %d", resp.StatusCode)
+	}
+	for i, msg := range []string{"<s:Envelope>1</s:Envelope>", "<s:Envelope>FAULT</s:Envelope>", "<s:Envelope>3</s:Envelope>"} {
+		// bodgit's wrap replaces the body but keeps ContentLength, so hide
+		// the length (chunked request) to keep net/http from refusing it.
+		resp, err := hc.Post(srv.URL+"/wsman", SOAPContentType, io.MultiReader(strings.NewReader(msg)))
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		wantStatus := http.StatusOK
+		if strings.Contains(msg, "FAULT") {
+			wantStatus = http.StatusInternalServerError
+		}
+		if diff := cmp.Diff([]any{wantStatus, `<echo user="TESTDOM\alice">` + msg + "</echo>"}, []any{resp.StatusCode, string(body)}); diff != "" {
+			t.Errorf("message %d (-want +got)\n%s", i, diff)
+		}
+	}
+	if got := log.encryptedCount(); got != 3 {
+		t.Errorf("%d encrypted requests on the wire, want 3", got)
+	}
+}
+
+// TestServerMasterzenWinRM: masterzen/winrm's NTLM message-encryption
+// transporter (third party; it re-authenticates for every message on a
+// kept-alive connection) creating a shell through ServerAuth.
+func TestServerMasterzenWinRM(t *testing.T) {
+	var seen []string
+	var mu sync.Mutex
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = append(seen, UserFrom(r.Context())+" "+string(body[:min(len(body), 20)]))
+		mu.Unlock()
+		w.Header().Set("Content-Type", SOAPContentType)
+		io.WriteString(w, `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"><s:Body><x:ResourceCreated xmlns:x="http://schemas.xmlsoap.org/ws/2004/09/transfer"><w:SelectorSet><w:Selector Name="ShellId">11111111-2222-3333-4444-555555555555</w:Selector></w:SelectorSet></x:ResourceCreated></s:Body></s:Envelope>`)
+	})
+	srv, log := startServer(t, inner, ServerConfig{}, false)
+	host, port := splitHostPort(t, srv.URL)
+	params := winrm.NewParameters("PT60S", "en-US", 153600)
+	params.TransportDecorator = func() winrm.Transporter {
+		enc, err := winrm.NewEncryption("ntlm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return enc
+	}
+	c, err := winrm.NewClientWithParameters(winrm.NewEndpoint(host, port, false, false, nil, nil, nil, 0), `TESTDOM\alice`, "Secret123!", params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		// CreateShell parses the ShellId out of the decrypted response.
+		if _, err := c.CreateShell(); err != nil {
+			t.Fatalf("CreateShell: %v", err)
+		}
+	}
+	if diff := cmp.Diff([]string{`TESTDOM\alice <?xml version="1.0" `, `TESTDOM\alice <?xml version="1.0" `}, seen); diff != "" {
+		t.Errorf("inner handler saw (-want +got)\n%s", diff)
+	}
+	if got := log.encryptedCount(); got != 2 {
+		t.Errorf("%d encrypted requests on the wire, want 2", got)
+	}
+}
+
+func TestServerSPNEGOWrappedNTLM(t *testing.T) {
+	srv, _ := startServer(t, echoHandler(), ServerConfig{}, false)
+	ini, err := ntlm.NewInitiator(ntlm.InitiatorConfig{Credentials: ntlm.Credentials{User: "bob", Password: "hunter2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	neg, _ := ini.Negotiate()
+	initTok := spnegoInitToken(t, neg)
+	hc := srv.Client()
+	post := func(authz string) *http.Response {
+		req, _ := http.NewRequest("POST", srv.URL+"/wsman", nil)
+		req.Header.Set("Authorization", authz)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp := post("Negotiate " + base64.StdEncoding.EncodeToString(initTok))
+	if resp.StatusCode != 401 {
+		t.Fatalf("leg 1 status %d", resp.StatusCode)
+	}
+	tok, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(resp.Header.Get("WWW-Authenticate"), "Negotiate "))
+	chal, err := spnegoInner(tok)
+	if err != nil {
+		t.Fatalf("server's NegTokenResp: %v", err)
+	}
+	auth, err := ini.Authenticate(chal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp = post("Negotiate " + base64.StdEncoding.EncodeToString(spnegoResp(negAcceptIncomplete, nil, auth)))
+	if resp.StatusCode != 200 {
+		t.Fatalf("leg 2 status %d", resp.StatusCode)
+	}
+	final, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(resp.Header.Get("WWW-Authenticate"), "Negotiate "))
+	if diff := cmp.Diff(spnegoResp(negAcceptCompleted, nil, nil), final); diff != "" {
+		t.Errorf("final token (-want +got)\n%s", diff)
+	}
+}
+
+// spnegoInitToken builds an InitialContextToken with NegTokenInit{NTLM, tok}.
+func spnegoInitToken(t *testing.T, tok []byte) []byte {
+	t.Helper()
+	inner := mustMarshal(negTokenInit{MechTypes: []asn1.ObjectIdentifier{oidNTLM}, MechToken: tok})
+	body := append(mustMarshal(oidSPNEGO), explicit(0, inner)...)
+	return mustMarshal(asn1.RawValue{Class: asn1.ClassApplication, Tag: 0, IsCompound: true, Bytes: body})
+}
+
+func splitHostPort(t *testing.T, rawURL string) (string, int) {
+	t.Helper()
+	h, p, err := net.SplitHostPort(strings.TrimPrefix(strings.TrimPrefix(rawURL, "http://"), "https://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.Atoi(p)
+	return h, port
+}
+
+func TestServerBasic(t *testing.T) {
+	tests := []struct {
+		name       string
+		tls        bool
+		allowPlain bool
+		user, pass string
+		wantStatus int
+		wantBody   string
+		wantBasic  bool // Basic offered in the 401
+	}{
+		{name: "HTTPS good", tls: true, user: `testdom\ALICE`, pass: "Secret123!", wantStatus: 200, wantBody: `<echo user="testdom\ALICE">x</echo>`},
+		{name: "HTTPS user@domain", tls: true, user: "bob@example", pass: "hunter2", wantStatus: 200, wantBody: `<echo user="bob@example">x</echo>`},
+		{name: "HTTPS wrong password", tls: true, user: "bob", pass: "hunter3", wantStatus: 401, wantBasic: true},
+		{name: "HTTPS unknown user", tls: true, user: "eve", pass: "hunter2", wantStatus: 401, wantBasic: true},
+		{name: "HTTP refused", user: "bob", pass: "hunter2", wantStatus: 401},
+		{name: "HTTP allowed unencrypted", allowPlain: true, user: "bob", pass: "hunter2", wantStatus: 200, wantBody: `<echo user="bob">x</echo>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, _ := startServer(t, echoHandler(), ServerConfig{AllowUnencrypted: tt.allowPlain}, tt.tls)
+			req, _ := http.NewRequest("POST", srv.URL+"/wsman", strings.NewReader("x"))
+			req.SetBasicAuth(tt.user, tt.pass)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if tt.wantStatus != 200 {
+				body = nil
+			}
+			gotBasic := strings.Contains(strings.Join(resp.Header.Values("WWW-Authenticate"), ","), "Basic")
+			if diff := cmp.Diff([]any{tt.wantStatus, tt.wantBody, tt.wantBasic}, []any{resp.StatusCode, string(body), gotBasic && resp.StatusCode == 401}); diff != "" {
+				t.Errorf("(-want +got)\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestServerWithoutConnContext(t *testing.T) {
+	sa, err := NewServerAuth(echoHandler(), ServerConfig{Users: testUsers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sa)
+	t.Cleanup(srv.Close)
+	resp, err := srv.Client().Post(srv.URL, SOAPContentType, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 500 || !strings.Contains(string(body), "ConnContext") {
+		t.Errorf("got %d %q, want 500 naming ConnContext", resp.StatusCode, body)
+	}
+}

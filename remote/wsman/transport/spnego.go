@@ -1,0 +1,109 @@
+package transport
+
+import (
+	"encoding/asn1"
+	"errors"
+	"fmt"
+)
+
+// SPNEGO (RFC 4178) as far as HTTP Negotiate with NTLM needs it: the
+// server reads the NTLM token out of a NegTokenInit / NegTokenResp and
+// answers with a NegTokenResp in kind.
+
+var (
+	oidSPNEGO = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 2}
+	oidNTLM   = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 2, 2, 10}
+)
+
+// negState values (RFC 4178 4.2.2).
+const (
+	negAcceptCompleted  = 0
+	negAcceptIncomplete = 1
+	negReject           = 2
+)
+
+type negTokenInit struct {
+	MechTypes   []asn1.ObjectIdentifier `asn1:"explicit,tag:0"`
+	ReqFlags    asn1.BitString          `asn1:"explicit,optional,tag:1"`
+	MechToken   []byte                  `asn1:"explicit,optional,tag:2"`
+	MechListMIC []byte                  `asn1:"explicit,optional,tag:3"`
+}
+
+type negTokenResp struct {
+	NegState      asn1.Enumerated       `asn1:"explicit,optional,tag:0"`
+	SupportedMech asn1.ObjectIdentifier `asn1:"explicit,optional,tag:1"`
+	ResponseToken []byte                `asn1:"explicit,optional,tag:2"`
+	MechListMIC   []byte                `asn1:"explicit,optional,tag:3"`
+}
+
+// spnegoInner extracts the mechanism token from an SPNEGO token: the
+// InitialContextToken carrying a NegTokenInit (must offer NTLM), or a
+// NegTokenResp.
+func spnegoInner(tok []byte) ([]byte, error) {
+	var outer asn1.RawValue
+	rest, err := asn1.Unmarshal(tok, &outer)
+	if err != nil || len(rest) != 0 {
+		return nil, errors.New("transport: malformed SPNEGO token")
+	}
+	switch {
+	case outer.Class == asn1.ClassApplication && outer.Tag == 0:
+		var oid asn1.ObjectIdentifier
+		rest, err := asn1.Unmarshal(outer.Bytes, &oid)
+		if err != nil || !oid.Equal(oidSPNEGO) {
+			return nil, errors.New("transport: GSS token is not SPNEGO")
+		}
+		var wrapped asn1.RawValue
+		if _, err := asn1.Unmarshal(rest, &wrapped); err != nil || wrapped.Class != asn1.ClassContextSpecific || wrapped.Tag != 0 {
+			return nil, errors.New("transport: SPNEGO token without NegTokenInit")
+		}
+		var init negTokenInit
+		if _, err := asn1.Unmarshal(wrapped.Bytes, &init); err != nil {
+			return nil, fmt.Errorf("transport: NegTokenInit: %w", err)
+		}
+		offersNTLM := false
+		for _, m := range init.MechTypes {
+			offersNTLM = offersNTLM || m.Equal(oidNTLM)
+		}
+		if !offersNTLM || len(init.MechTypes) == 0 || !init.MechTypes[0].Equal(oidNTLM) || len(init.MechToken) == 0 {
+			return nil, errors.New("transport: SPNEGO NegTokenInit does not start with an NTLM token (only NTLM is supported)")
+		}
+		return init.MechToken, nil
+	case outer.Class == asn1.ClassContextSpecific && outer.Tag == 1:
+		var resp negTokenResp
+		if _, err := asn1.Unmarshal(outer.Bytes, &resp); err != nil {
+			return nil, fmt.Errorf("transport: NegTokenResp: %w", err)
+		}
+		if len(resp.ResponseToken) == 0 {
+			return nil, errors.New("transport: NegTokenResp without a response token")
+		}
+		return resp.ResponseToken, nil
+	}
+	return nil, errors.New("transport: unknown SPNEGO token")
+}
+
+// spnegoResp builds a NegTokenResp ([1] SEQUENCE) by hand: encoding/asn1
+// would drop negState accept-completed (0) as an empty optional field.
+func spnegoResp(state int, mech asn1.ObjectIdentifier, token []byte) []byte {
+	var seq []byte
+	seq = append(seq, explicit(0, mustMarshal(asn1.Enumerated(state)))...)
+	if mech != nil {
+		seq = append(seq, explicit(1, mustMarshal(mech))...)
+	}
+	if token != nil {
+		seq = append(seq, explicit(2, mustMarshal(token))...)
+	}
+	return explicit(1, mustMarshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true, Bytes: seq}))
+}
+
+func explicit(tag int, inner []byte) []byte {
+	return mustMarshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: tag, IsCompound: true, Bytes: inner})
+}
+
+// mustMarshal marshals values of fixed, valid types built here.
+func mustMarshal(v any) []byte {
+	b, err := asn1.Marshal(v)
+	if err != nil {
+		panic("transport: asn1 marshal of a constant shape failed: " + err.Error())
+	}
+	return b
+}
