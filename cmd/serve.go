@@ -7,7 +7,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -27,6 +26,7 @@ import (
 	"time"
 
 	"github.com/pssession/pssession/remote/endpoint"
+	"github.com/pssession/pssession/remote/wsman/transport"
 	"github.com/spf13/cobra"
 )
 
@@ -40,6 +40,8 @@ type serveOptions struct {
 	UsersFile string
 	Engine    string
 	Verbose   bool
+	// AllowUnencrypted accepts Basic and unsealed bodies over plain HTTP.
+	AllowUnencrypted bool
 }
 
 func newServeCmd(f *Factory) *cobra.Command {
@@ -70,10 +72,11 @@ clients can trust it with --ca-file.`,
 	fs.BoolVar(&opts.TLS, "tls", false, "serve HTTPS")
 	fs.StringVar(&opts.CertFile, "cert", "", "TLS certificate (PEM); default: a generated self-signed one")
 	fs.StringVar(&opts.KeyFile, "key", "", "TLS private key (PEM)")
-	fs.StringSliceVar(&opts.Auth, "auth", nil, "authentication schemes to accept: basic,negotiate (default: none, or basic with --users)")
+	fs.StringSliceVar(&opts.Auth, "auth", nil, "authentication schemes to accept: basic,negotiate (default: none, or both with --users)")
 	fs.StringVar(&opts.UsersFile, "users", "", "file of user:password lines")
 	fs.StringVar(&opts.Engine, "engine", "scripted", "pipeline engine: scripted|sh")
 	fs.BoolVar(&opts.Verbose, "verbose", false, "log one line per request to stderr")
+	fs.BoolVar(&opts.AllowUnencrypted, "allow-unencrypted", false, "accept Basic and unsealed bodies over plain HTTP (insecure)")
 	return c
 }
 
@@ -105,18 +108,24 @@ func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
 	if opts.Verbose {
 		logger = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	h := endpoint.New(endpoint.Config{Engine: engine, Logger: logger, User: userFromRequest})
+	h := endpoint.New(endpoint.Config{Engine: engine, Logger: logger})
 	defer h.Close()
 	var handler http.Handler = h
+	var connContext func(context.Context, net.Conn) context.Context
 	if len(schemes) > 0 {
-		handler = basicAuth(users, handler)
+		sa, err := transport.NewServerAuth(h, transport.ServerConfig{Users: users, Schemes: schemes,
+			AllowUnencrypted: opts.AllowUnencrypted, Logger: logger})
+		if err != nil {
+			return usageError{err}
+		}
+		handler, connContext = sa, sa.ConnContext
 	}
 
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: handler, ConnContext: connContext, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	scheme := "http"
 	if opts.TLS {
 		scheme = "https"
@@ -147,21 +156,24 @@ func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
 	return nil
 }
 
-// authSchemes validates --auth; with users and no --auth, Basic is used.
+// authSchemes validates --auth; with users and no --auth, both Basic and
+// Negotiate (NTLM) are offered.
 func authSchemes(list []string, haveUsers bool) ([]string, error) {
 	var out []string
 	for _, s := range list {
 		s = strings.ToLower(strings.TrimSpace(s))
 		switch s {
-		case "basic":
+		case "basic", "negotiate":
 			out = append(out, s)
+		case "ntlm":
+			out = append(out, "negotiate")
 		case "":
 		default:
-			return nil, fmt.Errorf("--auth %q: this build's endpoint accepts basic", s)
+			return nil, fmt.Errorf("--auth %q: the endpoint accepts basic and negotiate", s)
 		}
 	}
 	if len(out) == 0 && haveUsers {
-		out = []string{"basic"}
+		out = []string{"basic", "negotiate"}
 	}
 	return out, nil
 }
@@ -197,35 +209,6 @@ func parseUsers(r io.Reader, name string) (map[string]string, error) {
 		return nil, fmt.Errorf("serve: %s holds no users", name)
 	}
 	return users, nil
-}
-
-type userKey struct{}
-
-func userFromRequest(r *http.Request) string {
-	u, _ := r.Context().Value(userKey{}).(string)
-	return u
-}
-
-// basicAuth checks HTTP Basic credentials against users (a user may be
-// written with or without its DOMAIN\ prefix in the file).
-func basicAuth(users map[string]string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, pass, ok := r.BasicAuth()
-		if ok {
-			want, known := users[user]
-			if !known {
-				if _, short, cut := strings.Cut(user, `\`); cut {
-					want, known = users[short]
-				}
-			}
-			if known && subtle.ConstantTimeCompare([]byte(want), []byte(pass)) == 1 {
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
-				return
-			}
-		}
-		w.Header().Set("WWW-Authenticate", `Basic realm="WSMAN"`)
-		w.WriteHeader(http.StatusUnauthorized)
-	})
 }
 
 // serveCertificate loads --cert/--key or generates a self-signed
