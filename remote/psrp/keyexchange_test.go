@@ -3,7 +3,9 @@ package psrp
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"math/big"
 	"sync"
@@ -19,9 +21,49 @@ const (
 	vectorEncryptedSessionKey = "AQIAABBmAAAApAAAyiHuF/hQKKq/XcqpzNRoVsSjI3deLpXbcwpKWdlsxSKS/5c0Mw3d0Wj3YGCZRjbQXbY2mG8/KyrXgt0sK7891btBvIO1rlMzRmiyv5IygUtBOHm3cknyCPNEJ68JK93m01lo4UPe7bLcINFWla4dOPl55cFlKqo7JnWpzD3jp8rYCjtJlM4fUG2GUt+doHJVL9uZV3jxSatwQnSMe3QFuZWYbUU0pCutdb/SQiByM4KIch3Tq5N1mFjVnBLJUClwZL/a4fU4VwGqPmhw8f60EdJP6iaixln/iyZ0WZse6dd0ys1WdidLVl5jVR5EbUC/oLmEfx1xb4p5Dck1DBb5cw=="
 )
 
-// testKeyPair generates one RSA key pair per test binary: generation is the
-// slowest step of the exchange and every test may share it.
-var testKeyPair = sync.OnceValues(func() (*KeyPair, error) { return NewKeyPair(rand.Reader) })
+// testKeyPEM is a throwaway RSA-2048 key for tests and fuzzing: generating
+// one is the slowest step of the exchange (seconds under coverage
+// instrumentation). TestKeyExchangeRoundTrip covers NewKeyPair.
+const testKeyPEM = `-----BEGIN RSA PRIVATE KEY-----
+MIIEpAIBAAKCAQEA7Wjg6QSA74PdZec0YWfC3C5ejr/eusZiXN8y4E0OO3FPoKlh
+ZYqzf+4EnJuysJzLOQn4JwsYO4GlYzr+F15W/tREFKfB8vbCP7w5BE7i5v0ErfG2
+4vbc+gck43YMo50jNVSrjyCnxuBeqkpbIPhitCE0u0VOdl46Rf8OFItu84FFR/g3
+xiGFDyqBHTM4c+oIiZYOpnLdXkgi0+p6ophvcEivU1BU+3SPB5EV5FKcaqHOmntd
+UXHYmB4PB7oncojx/AlVIhhrXT4wlwDq8MdnuEznkCUhR2v3M+CNhgnE8SrrR6z9
+MS2sErKPCE7pi015EVMWkLg7TdenweEFSrf4hQIDAQABAoIBAAKgqnwxvx3Hhn8I
+lgLg+hFjsWS5+QSPFwrpM0zNVYbw/10rTfQCTiL9MHX6RcbgiWHf4bj7s+cB5y50
+ulfp+AnS5OkBah5e2EujyrhcCVteOaIvBQoe8NdGMBFh0fLkO/3f9y3uAgvFTNu5
+V6f2Njanqm5LLod7wTN1BsPrJVoSrGT6X0xsyC9W0vGTLpwdmSSlPlqk5RgYZ4ea
+100rL0nQWdIiJbJYIllbxEusABTmp5+J8iaACSUZ/DQ84+h5QN/EZEyWZi4XGnbS
+Wt7Rqg6R8GIDN5gDbwXy1a+UFp3QfCRoLmSgpHqfNfoNsP5de45Bo6Qu4i6i272V
+RKU9zhkCgYEA+lwvEBP4NwiKePUdyGumenpwyUc+LOG7oObfixtcmN6D+o8KSFb6
+sW/TqvlOAJxLzsd4vjjhX2mS9OsWEAoemd+bIGV/bvd32v064IaycaAvNbQncdz4
+AFgD6+SY7ZySmIa7fMS0P0Jm/s1KAHI7KFyUU5taxbW0I0LhfnM4ZK0CgYEA8sIC
+nu90fmNNXQULylA5XqUThMNVUnx6kdcHr7tv+0ZivL+gTSlhNy/41R6eRkEq4Ue3
+7U6shADzkXc5J3Yfb1gtLB1j3QIGKShVi8qLPNhcLjb6ItBsXQEBV4cV9nDGtscc
+hjDsBSbxnm5YzcLOMRrQsPx8TOBjMeUmzFAzhjkCgYEAhmtGLXi7VTj1t/nLEteR
+m8LvmXHx1QEhz0MGFNcNAVq/O6DfIXXpxajH2c1e7v77yLrafi9l+ediKrOptdTp
+Fy6ySFOWdwrRRDegC/rmBhG+JzRh1UWRtgWLnXSwEyt0ngYA1f161VgemoG4UMME
+Nih2zujjdLGZVTFMhqrwRUUCgYEAuHGUEDIbrtPAOgbVeHgPvstp0xuevjd54Ukh
+u/GMGbzW1FY8c6QXCxlV1IeY9gQZkmUtaA64oOsgJMwTDtp+89hpKfWCpK8fAzJ0
+HOxdcnNpRmvbDYySaO+Ul245z67MLJ+IGqUdDqUSO6/XpS53/3NCUNblknuCoqxb
+GC1vmHECgYBwmKfHXUvRgzid2qRaNiJXV2klp7a0QzJOt8r/qL79cPJIhUXpMdUS
+i4ce93xs9LhCLDtKi7oRx6P9iFXgz9l7Nm4MKdlVM+0mDS50GKYJQkr/DREiCA4q
+L3J/2YRvebyXnjkgNrwCQSZKE9HgZFkNSZl9kJnveU4T0OeNtA0k8Q==
+-----END RSA PRIVATE KEY-----
+`
+
+var testKeyPair = sync.OnceValues(func() (*KeyPair, error) {
+	b, _ := pem.Decode([]byte(testKeyPEM))
+	if b == nil {
+		return nil, errors.New("bad test key PEM")
+	}
+	k, err := x509.ParsePKCS1PrivateKey(b.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	return &KeyPair{priv: k}, nil
+})
 
 func mustKeyPair(t testing.TB) *KeyPair {
 	t.Helper()
@@ -71,7 +113,10 @@ func TestSessionKeyBlobVector(t *testing.T) {
 }
 
 func TestKeyExchangeRoundTrip(t *testing.T) {
-	k := mustKeyPair(t)
+	k, err := NewKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	blob := k.PublicKeyBlob()
 	if !bytes.HasPrefix(blob, []byte{0x06, 0x02, 0x00, 0x00, 0x00, 0xA4, 0x00, 0x00, 'R', 'S', 'A', '1', 0x00, 0x08, 0x00, 0x00}) {
 		t.Fatalf("public key blob header % x", blob[:16])
@@ -79,6 +124,9 @@ func TestKeyExchangeRoundTrip(t *testing.T) {
 	pub, err := ParsePublicKeyBlob(blob)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if pub.N.Cmp(k.priv.N) != 0 || pub.E != k.priv.E {
+		t.Fatal("parsed public key differs from the generated one")
 	}
 	want := bytes.Repeat([]byte{0x5A}, 32)
 	key, err := NewSessionKey(bytes.NewReader(want))
