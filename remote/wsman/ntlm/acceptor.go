@@ -99,9 +99,9 @@ func (a *Acceptor) Challenge(negotiate []byte) ([]byte, error) {
 		return nil, errors.New("ntlm: truncated NEGOTIATE_MESSAGE")
 	}
 	clientFlags := NegotiateFlags(binary.LittleEndian.Uint32(negotiate[12:]))
-	if !clientFlags.Has(FlagUnicode) {
-		return nil, errors.New("ntlm: client does not support Unicode")
-	}
+	// Unicode is always chosen: ntlm-auth (pywinrm) announces only OEM in
+	// NEGOTIATE because of its OEM domain/workstation fields, yet answers a
+	// Unicode CHALLENGE in Unicode, as with Windows servers.
 	a.flags = acceptorAlways | clientFlags&acceptorOffered
 	if _, err := io.ReadFull(a.cfg.Rand, a.serverChal[:]); err != nil {
 		return nil, fmt.Errorf("ntlm: server challenge: %w", err)

@@ -1,0 +1,59 @@
+package transport
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// pywinrmScript posts two messages through pywinrm's Transport (NTLM via
+// requests-ntlm, message encryption "auto" = on over HTTP) and prints the
+// decrypted replies.
+const pywinrmScript = `
+import sys
+from winrm.transport import Transport
+t = Transport(endpoint=sys.argv[1], username=sys.argv[2], password=sys.argv[3],
+              auth_method="ntlm", message_encryption="auto", server_cert_validation="ignore")
+for m in ("<s:Envelope>one</s:Envelope>", "<s:Envelope>two</s:Envelope>"):
+    print(t.send_message(m).decode())
+`
+
+// TestServerPywinrmNTLM: Debian's python3-winrm (third party) with NTLM
+// message encryption against ServerAuth.
+func TestServerPywinrmNTLM(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import winrm, requests_ntlm").Run(); err != nil {
+		t.Skip("python3-winrm / python3-requests-ntlm not installed")
+	}
+	srv, log := startServer(t, echoHandler(), ServerConfig{}, false)
+	dir := t.TempDir()
+	// OpenSSL 3 provides MD4 only through the legacy provider.
+	conf := filepath.Join(dir, "openssl.cnf")
+	if err := os.WriteFile(conf, []byte("openssl_conf = init\n[init]\nproviders = prov\n[prov]\ndefault = def\nlegacy = leg\n[def]\nactivate = 1\n[leg]\nactivate = 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "post.py")
+	if err := os.WriteFile(script, []byte(pywinrmScript), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/usr/bin/python3", script, srv.URL+"/wsman", `TESTDOM\alice`, "Secret123!")
+	cmd.Env = append(os.Environ(), "OPENSSL_CONF="+conf)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pywinrm: %v\n%s", err, out)
+	}
+	want := `<echo user="TESTDOM\alice"><s:Envelope>one</s:Envelope></echo>` + "\n" + `<echo user="TESTDOM\alice"><s:Envelope>two</s:Envelope></echo>`
+	if diff := cmp.Diff(want, strings.TrimSpace(string(out))); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+	if got := log.encryptedCount(); got != 2 {
+		t.Errorf("%d encrypted requests on the wire, want 2", got)
+	}
+}
