@@ -25,6 +25,11 @@ func DecodeWithLimits(data []byte, l Limits) (Value, error) {
 			return s, nil
 		}
 	}
+	return decodeFull(data, l)
+}
+
+// decodeFull is DecodeWithLimits without the fastString shortcut.
+func decodeFull(data []byte, l Limits) (Value, error) {
 	var d decoder
 	if err := d.init(data, l); err != nil {
 		return nil, err

@@ -32,12 +32,20 @@ func (m vectorMessage) String() string {
 // root.
 func vectorsDir(t testing.TB) string {
 	t.Helper()
+	if d := findVectorsDir(); d != "" {
+		return d
+	}
+	t.Skip("recorded Windows vectors not found (set PSSESSION_VECTORS)")
+	return ""
+}
+
+func findVectorsDir() string {
 	if d := os.Getenv("PSSESSION_VECTORS"); d != "" {
 		return d
 	}
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return ""
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
@@ -55,7 +63,6 @@ func vectorsDir(t testing.TB) string {
 		}
 		dir = parent
 	}
-	t.Skip("recorded Windows vectors not found (set PSSESSION_VECTORS)")
 	return ""
 }
 
@@ -67,17 +74,10 @@ var psrpPayload = regexp.MustCompile(`<(creationXml|connectXml|connectResponseXm
 // reassembled per ObjectId → message (2.2.1, 40-byte header) → data.
 func loadVectorMessages(t testing.TB) []vectorMessage {
 	t.Helper()
-	dir := vectorsDir(t)
-	vectorCache.Lock()
-	defer vectorCache.Unlock()
-	if msgs, ok := vectorCache.byDir[dir]; ok {
-		return msgs
+	msgs, err := cachedVectorMessages(vectorsDir(t))
+	if err != nil {
+		t.Fatal(err)
 	}
-	msgs := readVectorMessages(t, dir)
-	if vectorCache.byDir == nil {
-		vectorCache.byDir = map[string][]vectorMessage{}
-	}
-	vectorCache.byDir[dir] = msgs
 	return msgs
 }
 
@@ -88,18 +88,34 @@ var vectorCache struct {
 	byDir map[string][]vectorMessage
 }
 
-func readVectorMessages(t testing.TB, dir string) []vectorMessage {
-	t.Helper()
+func cachedVectorMessages(dir string) ([]vectorMessage, error) {
+	vectorCache.Lock()
+	defer vectorCache.Unlock()
+	if msgs, ok := vectorCache.byDir[dir]; ok {
+		return msgs, nil
+	}
+	msgs, err := readVectorMessages(dir)
+	if err != nil {
+		return nil, err
+	}
+	if vectorCache.byDir == nil {
+		vectorCache.byDir = map[string][]vectorMessage{}
+	}
+	vectorCache.byDir[dir] = msgs
+	return msgs, nil
+}
+
+func readVectorMessages(dir string) ([]vectorMessage, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yml"))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	sort.Strings(files)
 	var out []vectorMessage
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		var doc struct {
 			Messages []struct {
@@ -108,46 +124,53 @@ func readVectorMessages(t testing.TB, dir string) []vectorMessage {
 			} `yaml:"messages"`
 		}
 		if err := yaml.Unmarshal(raw, &doc); err != nil {
-			t.Fatalf("%s: %v", f, err)
+			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		for i, m := range doc.Messages {
 			for _, part := range []struct{ where, env string }{{"request", m.Request}, {"response", m.Response}} {
-				pending := map[uint64][]byte{}
-				for _, sm := range psrpPayload.FindAllStringSubmatch(part.env, -1) {
-					b, err := base64.StdEncoding.DecodeString(string(bytes.Join(bytes.Fields([]byte(sm[2])), nil)))
-					if err != nil {
-						continue // not base64 (e.g. WinRS text)
-					}
-					for len(b) >= 21 {
-						oid := binary.BigEndian.Uint64(b[0:8])
-						flags := b[16]
-						n := int(binary.BigEndian.Uint32(b[17:21]))
-						if 21+n > len(b) {
-							break // not PSRP (WinRS output that happens to be base64)
-						}
-						pending[oid] = append(pending[oid], b[21:21+n]...)
-						b = b[21+n:]
-						if flags&2 == 0 {
-							continue
-						}
-						msg := pending[oid]
-						delete(pending, oid)
-						if len(msg) < 40 || binary.LittleEndian.Uint32(msg[0:4])-1 > 1 {
-							continue
-						}
-						out = append(out, vectorMessage{
-							File:  filepath.Base(f),
-							Where: fmt.Sprintf("%s %d", part.where, i),
-							Type:  binary.LittleEndian.Uint32(msg[4:8]),
-							Data:  msg[40:],
-						})
-					}
-				}
+				out = appendPayloadMessages(out, filepath.Base(f), fmt.Sprintf("%s %d", part.where, i), part.env)
 			}
 		}
 	}
 	if len(out) == 0 {
-		t.Fatalf("no PSRP messages found under %s", dir)
+		return nil, fmt.Errorf("no PSRP messages found under %s", dir)
+	}
+	return out, nil
+}
+
+// appendPayloadMessages appends the complete PSRP messages carried by one
+// SOAP envelope.
+func appendPayloadMessages(out []vectorMessage, file, where, env string) []vectorMessage {
+	pending := map[uint64][]byte{}
+	for _, sm := range psrpPayload.FindAllStringSubmatch(env, -1) {
+		b, err := base64.StdEncoding.DecodeString(string(bytes.Join(bytes.Fields([]byte(sm[2])), nil)))
+		if err != nil {
+			continue // not base64 (e.g. WinRS text)
+		}
+		for len(b) >= 21 {
+			oid := binary.BigEndian.Uint64(b[0:8])
+			flags := b[16]
+			n := int(binary.BigEndian.Uint32(b[17:21]))
+			if 21+n > len(b) {
+				break // not PSRP (WinRS output that happens to be base64)
+			}
+			pending[oid] = append(pending[oid], b[21:21+n]...)
+			b = b[21+n:]
+			if flags&2 == 0 {
+				continue
+			}
+			msg := pending[oid]
+			delete(pending, oid)
+			if len(msg) < 40 || binary.LittleEndian.Uint32(msg[0:4])-1 > 1 {
+				continue // not a message (destination must be 1 or 2)
+			}
+			out = append(out, vectorMessage{
+				File:  file,
+				Where: where,
+				Type:  binary.LittleEndian.Uint32(msg[4:8]),
+				Data:  msg[40:],
+			})
+		}
 	}
 	return out
 }
