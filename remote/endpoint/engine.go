@@ -114,6 +114,8 @@ func EngineByName(name string) (Engine, error) {
 	switch name {
 	case "", "scripted":
 		return Scripted{}, nil
+	case "sh":
+		return Sh{}, nil
 	}
 	return nil, fmt.Errorf("endpoint: unknown engine %q (want scripted or sh)", name)
 }
