@@ -267,4 +267,3 @@ func (r *shRunspace) Run(ctx context.Context, p Pipeline, w Writer) error {
 	}
 	return nil
 }
-
