@@ -1,0 +1,50 @@
+package endpoint
+
+import (
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/pssession/pssession/remote/wsman/transport"
+)
+
+// opensslLegacyConf activates OpenSSL 3's legacy provider next to the
+// default one so that pywinrm's NTLM can compute MD4 (shared/DESIGN.md §6).
+const opensslLegacyConf = `openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+[provider_sect]
+default = default_sect
+legacy = legacy_sect
+[default_sect]
+activate = 1
+[legacy_sect]
+activate = 1
+`
+
+func TestPywinrmNTLMEncryptedOverHTTP(t *testing.T) {
+	needPywinrm(t)
+	h := New(Config{})
+	sa, err := transport.NewServerAuth(h, transport.ServerConfig{
+		Users: map[string]string{`WORKGROUP\vagrant`: "Passw0rd!"}, Schemes: []string{"negotiate"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(sa)
+	srv.Config.ConnContext = sa.ConnContext
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		h.Close()
+	})
+	conf := filepath.Join(t.TempDir(), "openssl.cnf")
+	if err := os.WriteFile(conf, []byte(opensslLegacyConf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := runPywinrm(t, srv.URL+"/wsman", "ntlm", `WORKGROUP\vagrant`, "Passw0rd!", "", "OPENSSL_CONF="+conf)
+	if d := cmp.Diff(pywinrmWant, got); d != "" {
+		t.Fatalf("pywinrm results (-want +got):\n%s", d)
+	}
+}
