@@ -51,7 +51,10 @@ func (r *Reassembler) Add(f Fragment) (msg []byte, complete bool, err error) {
 		r.drop(f.ObjectID)
 		return nil, false, &LimitError{Limit: "MaxFragmentBlob", Max: lim.MaxFragmentBlob, Got: int64(len(f.Blob)), ObjectID: f.ObjectID}
 	}
-	p := r.pending[f.ObjectID]
+	var p *partialMessage
+	if len(r.pending) > 0 {
+		p = r.pending[f.ObjectID]
+	}
 	switch {
 	case f.Start && p != nil:
 		r.drop(f.ObjectID)

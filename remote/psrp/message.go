@@ -104,8 +104,8 @@ func DecodeMessage(b []byte) (Message, error) {
 	m := Message{
 		Destination: Destination(binary.LittleEndian.Uint32(b[0:4])),
 		Type:        MessageType(binary.LittleEndian.Uint32(b[4:8])),
-		RPID:        clixml.GUIDFromBytesLE([16]byte(b[8:24])),
-		PID:         clixml.GUIDFromBytesLE([16]byte(b[24:40])),
+		RPID:        guidFromDotNet(b[8:24]),
+		PID:         guidFromDotNet(b[24:40]),
 		Data:        b[MessageHeaderSize:],
 	}
 	if len(m.Data) >= 3 && m.Data[0] == utf8BOM[0] && m.Data[1] == utf8BOM[1] && m.Data[2] == utf8BOM[2] {
@@ -113,4 +113,12 @@ func DecodeMessage(b []byte) (Message, error) {
 		m.BOM = true
 	}
 	return m, nil
+}
+
+// guidFromDotNet reads a GUID in .NET ToByteArray layout (the first three
+// groups little-endian) from b, which holds at least 16 bytes.
+func guidFromDotNet(b []byte) clixml.GUID {
+	_ = b[15]
+	return clixml.GUID{b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6],
+		b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]}
 }

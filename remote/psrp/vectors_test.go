@@ -217,6 +217,8 @@ func summarizeValue(v clixml.Value) string {
 			return "object " + v.TypeNames[0]
 		}
 		return "object"
+	case clixml.SecureString:
+		return "clixml.SecureString " + string(v)
 	case nil:
 		return "nil"
 	}
