@@ -111,25 +111,27 @@ func FuzzServerPoolReceiveData(f *testing.F) {
 	for i, s := range clientSeedPackets(f) {
 		f.Add(append([]byte{byte(i)}, s...))
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) == 0 {
-			return
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzServerOnce(data) })
+}
+
+func fuzzServerOnce(data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	s := NewServerPool(ServerConfig{RunspacePoolID: fuzzPoolID})
+	if data[0]&1 == 1 {
+		s.core.state = PoolOpened
+		s.pipelines[fuzzPipelineID] = &ServerPipeline{pool: s, id: fuzzPipelineID, state: PipelineRunning, nextCallID: 1, hostCalls: map[int64]HostMethodID{1: HostReadLine}}
+	}
+	_ = s.ReceiveData(data[1:])
+	for e, ok := s.NextEvent(); ok; e, ok = s.NextEvent() {
+		if _, ok := e.(RunspacePoolInitReceived); ok {
+			_ = s.Open()
 		}
-		s := NewServerPool(ServerConfig{RunspacePoolID: fuzzPoolID})
-		if data[0]&1 == 1 {
-			s.core.state = PoolOpened
-			s.pipelines[fuzzPipelineID] = &ServerPipeline{pool: s, id: fuzzPipelineID, state: PipelineRunning, nextCallID: 1, hostCalls: map[int64]HostMethodID{1: HostReadLine}}
-		}
-		_ = s.ReceiveData(data[1:])
-		for e, ok := s.NextEvent(); ok; e, ok = s.NextEvent() {
-			if _, ok := e.(RunspacePoolInitReceived); ok {
-				_ = s.Open()
-			}
-		}
-		if s.State() == PoolOpened {
-			_ = s.ReceiveConnect(data[1:])
-			drain(s.NextEvent)
-		}
-		drainPackets(s.DataToSend, 64)
-	})
+	}
+	if s.State() == PoolOpened {
+		_ = s.ReceiveConnect(data[1:])
+		drain(s.NextEvent)
+	}
+	drainPackets(s.DataToSend, 64)
 }
