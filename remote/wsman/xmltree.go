@@ -1,0 +1,220 @@
+package wsman
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Limits on the XML this package parses; every response goes through
+// parseTree, so these hold for all peer data.
+const (
+	// maxXMLDepth bounds element nesting (Windows nests about 8 deep).
+	maxXMLDepth = 64
+	// maxXMLElements bounds the number of elements of one document.
+	maxXMLElements = 200000
+)
+
+// node is an element of a parsed document, identified by namespace URI
+// and local name (prefixes are resolved by encoding/xml and dropped).
+type node struct {
+	Space, Local string
+	Attrs        []xml.Attr // without namespace declarations
+	Children     []*node
+	Text         string // character data directly inside the element
+}
+
+// parseTree parses a whole document into nodes, with the limits above.
+func parseTree(b []byte) (*node, error) {
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	d := xml.NewDecoder(bytes.NewReader(b))
+	var root *node
+	var stack []*node
+	var text []strings.Builder
+	count := 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("wsman: malformed XML: %w", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			count++
+			if count > maxXMLElements {
+				return nil, fmt.Errorf("wsman: XML has more than %d elements", maxXMLElements)
+			}
+			if len(stack) >= maxXMLDepth {
+				return nil, fmt.Errorf("wsman: XML nested deeper than %d", maxXMLDepth)
+			}
+			n := &node{Space: t.Name.Space, Local: t.Name.Local}
+			for _, a := range t.Attr {
+				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+					continue
+				}
+				n.Attrs = append(n.Attrs, a)
+			}
+			if len(stack) == 0 {
+				if root != nil {
+					return nil, errors.New("wsman: malformed XML: more than one root element")
+				}
+				root = n
+			} else {
+				p := stack[len(stack)-1]
+				p.Children = append(p.Children, n)
+			}
+			stack = append(stack, n)
+			text = append(text, strings.Builder{})
+		case xml.EndElement:
+			n := stack[len(stack)-1]
+			n.Text = text[len(text)-1].String()
+			stack = stack[:len(stack)-1]
+			text = text[:len(text)-1]
+		case xml.CharData:
+			if len(text) > 0 {
+				text[len(text)-1].Write(t)
+			} else if len(bytes.TrimSpace(t)) > 0 {
+				return nil, errors.New("wsman: malformed XML: text outside the root element")
+			}
+		case xml.Directive:
+			return nil, errors.New("wsman: malformed XML: directives (DOCTYPE) are not allowed")
+		}
+	}
+	if root == nil {
+		return nil, errors.New("wsman: empty XML document")
+	}
+	return root, nil
+}
+
+// is reports whether n is the element space:local.
+func (n *node) is(space, local string) bool {
+	return n != nil && n.Space == space && n.Local == local
+}
+
+// child returns the first child space:local, or nil.
+func (n *node) child(space, local string) *node {
+	if n == nil {
+		return nil
+	}
+	for _, c := range n.Children {
+		if c.Space == space && c.Local == local {
+			return c
+		}
+	}
+	return nil
+}
+
+// all returns the children space:local.
+func (n *node) all(space, local string) []*node {
+	if n == nil {
+		return nil
+	}
+	var out []*node
+	for _, c := range n.Children {
+		if c.Space == space && c.Local == local {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// attr returns the value of attribute local (unqualified) or "".
+func (n *node) attr(local string) string {
+	if n == nil {
+		return ""
+	}
+	for _, a := range n.Attrs {
+		if a.Name.Local == local && a.Name.Space == "" {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// hasAttr reports whether the unqualified attribute local is present.
+func (n *node) hasAttr(local string) bool {
+	if n == nil {
+		return false
+	}
+	for _, a := range n.Attrs {
+		if a.Name.Local == local && a.Name.Space == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// text returns the trimmed text of n ("" when n is nil).
+func (n *node) text() string {
+	if n == nil {
+		return ""
+	}
+	return strings.TrimSpace(n.Text)
+}
+
+// CanonicalXML renders a document in a form where two envelopes that mean
+// the same compare equal: names are {namespace}local (prefixes and
+// namespace declarations dropped), attributes are sorted, whitespace-only
+// text between elements is dropped, and the children of the SOAP Header
+// are sorted (header order carries no meaning). One element per line, for
+// readable diffs in tests.
+func CanonicalXML(b []byte) (string, error) {
+	root, err := parseTree(b)
+	if err != nil {
+		return "", err
+	}
+	var sb strings.Builder
+	canon(&sb, root, 0)
+	return sb.String(), nil
+}
+
+func canonName(space, local string) string {
+	if space == "" {
+		return local
+	}
+	return "{" + space + "}" + local
+}
+
+func canon(sb *strings.Builder, n *node, depth int) {
+	sb.WriteString(strings.Repeat("  ", depth))
+	sb.WriteString(canonName(n.Space, n.Local))
+	attrs := make([]string, 0, len(n.Attrs))
+	for _, a := range n.Attrs {
+		attrs = append(attrs, fmt.Sprintf(" %s=%q", canonName(a.Name.Space, a.Name.Local), a.Value))
+	}
+	sort.Strings(attrs)
+	for _, a := range attrs {
+		sb.WriteString(a)
+	}
+	if t := n.Text; strings.TrimSpace(t) != "" || len(n.Children) == 0 && t != "" {
+		fmt.Fprintf(sb, " text=%q", t)
+	}
+	sb.WriteByte('\n')
+	children := n.Children
+	if n.is(NsSOAP, "Header") {
+		type keyed struct {
+			key string
+			n   *node
+		}
+		ks := make([]keyed, len(children))
+		for i, c := range children {
+			var csb strings.Builder
+			canon(&csb, c, 0)
+			ks[i] = keyed{csb.String(), c}
+		}
+		sort.SliceStable(ks, func(i, j int) bool { return ks[i].key < ks[j].key })
+		children = make([]*node, len(ks))
+		for i, k := range ks {
+			children[i] = k.n
+		}
+	}
+	for _, c := range children {
+		canon(sb, c, depth+1)
+	}
+}
