@@ -206,6 +206,9 @@ func (d *decoder) skipMisc() error {
 	for {
 		d.skipSpace()
 		rest := d.data[d.pos:]
+		if len(rest) < 2 || rest[0] != '<' || (rest[1] != '!' && rest[1] != '?') {
+			return nil
+		}
 		switch {
 		case bytes.HasPrefix(rest, []byte("<!--")):
 			if err := d.skipComment(); err != nil {
@@ -649,11 +652,20 @@ func decodedString(b []byte) string {
 	}
 }
 
+// internedString is decodedString that returns well-known strings (type
+// and property names) without allocating.
+func internedString(b []byte) string {
+	if s, ok := wellKnown[string(b)]; ok {
+		return s
+	}
+	return decodedString(b)
+}
+
 // attrString decodes an attribute value (entities, then _xHHHH_).
 func (d *decoder) attrString(raw []byte, off int) (string, error) {
 	if bytes.IndexByte(raw, '&') < 0 && bytes.IndexByte(raw, '\r') < 0 &&
 		bytes.IndexByte(raw, '\n') < 0 && bytes.IndexByte(raw, '\t') < 0 {
-		return decodedString(raw), nil
+		return internedString(raw), nil
 	}
 	b, err := d.appendCharData(nil, raw, off, true)
 	if err != nil {
@@ -984,7 +996,7 @@ func (d *decoder) object(t tag) (*Object, error) {
 			if err != nil {
 				return nil, err
 			}
-			o.ToString, o.HasToString = decodedString(b), true
+			o.ToString, o.HasToString = internedString(b), true
 		case "Props":
 			if seenProps {
 				return nil, dup()
@@ -1053,7 +1065,7 @@ func (d *decoder) typeNames(t tag) ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			names = append(names, decodedString(b))
+			names = append(names, internedString(b))
 		}
 		d.depth--
 	}

@@ -1,6 +1,7 @@
 package clixml
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -38,7 +39,7 @@ func (c ErrorCategory) String() string {
 	return itoa(int64(c))
 }
 
-func itoa(n int64) string { return ToDisplayString(n) }
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // ErrorCategoryInfo is the flattened CategoryInfo of an ErrorRecord.
 type ErrorCategoryInfo struct {
