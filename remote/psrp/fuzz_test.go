@@ -3,6 +3,7 @@ package psrp
 import (
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 
 	"github.com/pssession/pssession/remote/psrp/clixml"
@@ -14,11 +15,7 @@ import (
 // at most two messages of each type.
 func fuzzVectorSeeds(f *testing.F) (payloads, messages [][]byte) {
 	f.Helper()
-	dir := vectorsDir(f)
-	files, _ := filepath.Glob(filepath.Join(dir, "*.yml"))
-	if _, err := os.Stat(dir); err != nil || len(files) == 0 {
-		return nil, nil
-	}
+	files := vectorFilesIfAny(f)
 	const maxSeeds, maxSeedSize = 24, 32 << 10
 	var single [][]byte
 	perType := map[MessageType]int{}
@@ -54,6 +51,18 @@ func fuzzVectorSeeds(f *testing.F) (payloads, messages [][]byte) {
 		payloads = payloads[:maxSeeds]
 	}
 	return payloads, messages
+}
+
+// vectorFilesIfAny lists the recorded vectors, or nothing when the folder
+// is missing (fuzzers and benchmarks then use hand-made inputs).
+func vectorFilesIfAny(tb testing.TB) []string {
+	dir := vectorsDir(tb)
+	if _, err := os.Stat(dir); err != nil {
+		return nil
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yml"))
+	sort.Strings(files)
+	return files
 }
 
 // handMessage builds a message for hand seeds.
