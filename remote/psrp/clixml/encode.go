@@ -351,19 +351,20 @@ func (e *encoder) props(dst []byte, tag string, props []Property) ([]byte, error
 	return append(dst, '>'), nil
 }
 
-// AppendFloat appends f formatted like .NET's invariant "R" round-trip
-// format, which PowerShell uses for <Db> and <Sg>: the shortest digits that
-// round-trip, scientific notation ("1E+20", "1E-05") when the decimal
-// exponent is above max(digits, 15) (7 for float32) or below -4, and
-// "NaN", "Infinity", "-Infinity".
+// AppendFloat appends f the way PowerShell writes <Db> and <Sg>
+// (serialization.cs WriteDouble/WriteSingle use XmlConvert.ToString, i.e.
+// the invariant "R" round-trip format with XML Schema infinities): the
+// shortest digits that round-trip, scientific notation ("1E+20", "1E-05")
+// when the decimal exponent is above max(digits, 15) (7 for float32) or
+// below -4, and "NaN", "INF", "-INF".
 func AppendFloat(dst []byte, f float64, bitSize int) []byte {
 	switch {
 	case math.IsNaN(f):
 		return append(dst, "NaN"...)
 	case math.IsInf(f, 1):
-		return append(dst, "Infinity"...)
+		return append(dst, "INF"...)
 	case math.IsInf(f, -1):
-		return append(dst, "-Infinity"...)
+		return append(dst, "-INF"...)
 	case f == 0:
 		if math.Signbit(f) {
 			return append(dst, "-0"...)

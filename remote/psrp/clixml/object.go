@@ -2,6 +2,7 @@ package clixml
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -104,9 +105,9 @@ func displayString(v Value, depth int) string {
 	case uint64:
 		return strconv.FormatUint(x, 10)
 	case float32:
-		return string(AppendFloat(nil, float64(x), 32))
+		return floatString(float64(x), 32)
 	case float64:
-		return string(AppendFloat(nil, x, 64))
+		return floatString(x, 64)
 	case Decimal:
 		return string(x)
 	case DateTime:
@@ -373,4 +374,16 @@ func nilIfEmpty(s string) Value {
 		return nil
 	}
 	return s
+}
+
+// floatString is Double.ToString() with the invariant culture, which
+// differs from the wire form only for the infinities.
+func floatString(f float64, bits int) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	return string(AppendFloat(nil, f, bits))
 }

@@ -3,6 +3,7 @@ package clixml
 import (
 	"bytes"
 	"errors"
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -626,6 +627,7 @@ func TestToDisplayString(t *testing.T) {
 		{1.5, "1.5"},
 		{1e20, "1E+20"},
 		{float32(0.1), "0.1"},
+		{math.Inf(-1), "-Infinity"},
 		{Decimal("1.10"), "1.10"},
 		{NewVersion(5, 1, 14393, 2248), "5.1.14393.2248"},
 		{Duration{Ticks: ticksPerDay + 90260000}, "1.00:00:09.0260000"},
