@@ -25,6 +25,11 @@ const (
 // context cannot be used any more.
 var ErrSessionBroken = errors.New("ntlm: security context unusable after a failed message")
 
+var errNoSeal = errors.New("ntlm: message confidentiality (NTLMSSP_NEGOTIATE_SEAL) was not negotiated")
+
+// Confidential reports whether sealing was negotiated (NTLMSSP_NEGOTIATE_SEAL).
+func (s *Session) Confidential() bool { return s.flags.Has(FlagSeal) }
+
 // Session is the connection-oriented session security of one authenticated
 // NTLM context (MS-NLMP 3.4.3, 3.4.4 with extended session security). Seal
 // and Unseal must be called in wire order; a Session is not safe for
@@ -98,6 +103,9 @@ func (s *Session) Seal(plain []byte) (sig, sealed []byte, err error) {
 	if s.broken {
 		return nil, nil, ErrSessionBroken
 	}
+	if !s.Confidential() {
+		return nil, nil, errNoSeal
+	}
 	sealed = make([]byte, len(plain))
 	s.outSeal.XORKeyStream(sealed, plain)
 	sig = s.checksum(s.outSignKey, s.outSeal, s.outSeq, plain)
@@ -110,6 +118,9 @@ func (s *Session) Seal(plain []byte) (sig, sealed []byte, err error) {
 func (s *Session) Unseal(sig, sealed []byte) ([]byte, error) {
 	if s.broken {
 		return nil, ErrSessionBroken
+	}
+	if !s.Confidential() {
+		return nil, errNoSeal
 	}
 	if len(sig) != SignatureSize {
 		s.broken = true

@@ -130,6 +130,11 @@ func (s *ServerAuth) lookupHash(domain, user string) ([]byte, bool) {
 			return ntlm.NTHash(pw), true
 		}
 	}
+	if domain == "" {
+		if u, d, ok := strings.Cut(user, "@"); ok { // UPN with an empty domain (MS-NLMP 2.2.1.3)
+			domain, user = d, u
+		}
+	}
 	if domain != "" {
 		if h, ok := s.hashes[strings.ToLower(domain+`\`+user)]; ok {
 			return h, true

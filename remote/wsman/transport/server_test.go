@@ -38,17 +38,29 @@ func echoHandler() http.Handler {
 
 // wireLog records the Content-Type of every request as it came off the wire.
 type wireLog struct {
-	mu  sync.Mutex
-	cts []string
+	mu         sync.Mutex
+	cts        []string
+	negotiates int // NTLM NEGOTIATE messages seen (one per handshake)
 }
 
 func (l *wireLog) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		l.mu.Lock()
 		l.cts = append(l.cts, r.Header.Get("Content-Type"))
+		if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Negotiate ") {
+			if tok, err := base64.StdEncoding.DecodeString(a[len("Negotiate "):]); err == nil && len(tok) > 8 && tok[8] == 1 {
+				l.negotiates++
+			}
+		}
 		l.mu.Unlock()
 		h.ServeHTTP(w, r)
 	})
+}
+
+func (l *wireLog) handshakes() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.negotiates
 }
 
 func (l *wireLog) encryptedCount() int {
@@ -93,10 +105,13 @@ func TestServerBodgitHTTPClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hc, err := ntlmhttp.NewClient(&http.Client{Transport: &http.Transport{}}, nc, ntlmhttp.Encryption(true))
+	hc, err := ntlmhttp.NewClient(&http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}, nc, ntlmhttp.Encryption(true))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// MaxConnsPerHost 1: net/http returns a connection to its pool
+	// asynchronously, so without it a request may start on a fresh,
+	// unauthenticated connection (PROTOCOL.md §7 item 11).
 	// Empty POST runs the handshake (PROTOCOL.md §6.1).
 	resp, err := hc.Post(srv.URL+"/wsman", SOAPContentType, nil)
 	if err != nil {
@@ -286,3 +301,5 @@ func TestServerWithoutConnContext(t *testing.T) {
 		t.Errorf("got %d %q, want 500 naming ConnContext", resp.StatusCode, body)
 	}
 }
+
+func ntlmHash(pw string) []byte { return ntlm.NTHash(pw) }

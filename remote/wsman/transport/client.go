@@ -1,0 +1,591 @@
+package transport
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http/httpproxy"
+
+	"github.com/pssession/pssession/remote/wsman/ntlm"
+)
+
+// TLSConfig configures HTTPS.
+type TLSConfig struct {
+	// CAFile is a PEM file of CA certificates to trust instead of the system pool.
+	CAFile string
+	// InsecureSkipVerify disables certificate verification.
+	InsecureSkipVerify bool
+	// ServerName overrides the name verified (default: the URL's host).
+	ServerName string
+	// ClientCert is presented when the server asks for one.
+	ClientCert *tls.Certificate
+}
+
+// Config configures a Client. The zero values of the optional fields are usable.
+type Config struct {
+	// URL of the WinRM endpoint, e.g. http://host:5985/wsman.
+	URL string
+	// Auth is "ntlm", "negotiate" (NTLM inside HTTP Negotiate; Kerberos
+	// later) or "basic". Empty means "negotiate".
+	Auth string
+	// Username is "DOMAIN\user", "user@domain" or "user".
+	Username string
+	Password string
+	// NTHash (16 bytes) replaces Password for NTLM.
+	NTHash []byte
+	TLS    TLSConfig
+	// AllowUnencrypted permits Basic over plain HTTP. NTLM over HTTP always
+	// seals messages.
+	AllowUnencrypted bool
+	// Proxy chooses the proxy for a request URL; nil reads HTTPS_PROXY,
+	// HTTP_PROXY and NO_PROXY from the environment.
+	Proxy func(*url.URL) (*url.URL, error)
+	// DialTimeout bounds connecting (TCP, proxy CONNECT, TLS); 0 means 30 s.
+	DialTimeout time.Duration
+	// ResponseTimeout bounds one request/response exchange; the wsman layer
+	// sets it above its OperationTimeout. 0 means 5 minutes.
+	ResponseTimeout time.Duration
+	// MaxLanes bounds concurrent connections; 0 means 4.
+	MaxLanes int
+	// MaxBodySize bounds a response body; 0 means DefaultMaxBodySize.
+	MaxBodySize int64
+	// Logger gets connection and request metadata at Debug level, never
+	// credentials, Authorization headers or bodies.
+	Logger *slog.Logger
+}
+
+// Client posts SOAP envelopes to one WinRM endpoint. It is safe for
+// concurrent use: each concurrent Post takes its own lane (one TCP/TLS
+// connection with its own authentication context).
+type Client struct {
+	cfg      Config
+	url      *url.URL
+	https    bool
+	scheme   string // "basic" or "ntlm"
+	seal     bool   // NTLM over HTTP: every body is sealed
+	domain   string
+	user     string
+	tlsConf  *tls.Config
+	proxy    func(*url.URL) (*url.URL, error)
+	log      *slog.Logger
+	sem      chan struct{}
+	mu       sync.Mutex
+	idle     []*lane
+	closed   bool
+	laneSeq  int
+	basicTok string
+}
+
+// lane is one connection with its authentication context; used by one
+// request at a time.
+type lane struct {
+	id        int
+	conn      net.Conn
+	br        *bufio.Reader
+	sealer    Sealer // nil when bodies travel in plain (HTTPS, Basic)
+	viaProxy  bool   // plain-HTTP proxy: requests use the absolute URI
+	proxyAuth string
+}
+
+// New validates cfg and returns a Client; it does not connect yet.
+func New(cfg Config) (*Client, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("transport: endpoint URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("transport: endpoint URL %q: want http(s)://host[:port]/path", cfg.URL)
+	}
+	c := &Client{cfg: cfg, url: u, https: u.Scheme == "https", log: cfg.Logger}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	switch strings.ToLower(cfg.Auth) {
+	case "", "negotiate", "ntlm":
+		c.scheme = "ntlm"
+		c.seal = !c.https
+		c.domain, c.user = ntlmUser(cfg.Username)
+		if _, err := ntlm.NewInitiator(ntlm.InitiatorConfig{Credentials: c.creds()}); err != nil {
+			return nil, fmt.Errorf("transport: %w", err)
+		}
+	case "basic":
+		c.scheme = "basic"
+		if !c.https && !cfg.AllowUnencrypted {
+			return nil, errors.New("transport: Basic authentication over plain HTTP would send the password in clear; use HTTPS or allow unencrypted explicitly")
+		}
+		if cfg.Username == "" {
+			return nil, errors.New("transport: Basic authentication needs a user name")
+		}
+		c.basicTok = "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password))
+	default:
+		return nil, fmt.Errorf("transport: unsupported auth %q (want basic, ntlm or negotiate)", cfg.Auth)
+	}
+	if c.https {
+		if c.tlsConf, err = buildTLS(cfg.TLS, u.Hostname()); err != nil {
+			return nil, err
+		}
+	}
+	c.proxy = cfg.Proxy
+	if c.proxy == nil {
+		c.proxy = httpproxy.FromEnvironment().ProxyFunc()
+	}
+	if c.cfg.DialTimeout <= 0 {
+		c.cfg.DialTimeout = 30 * time.Second
+	}
+	if c.cfg.ResponseTimeout <= 0 {
+		c.cfg.ResponseTimeout = 5 * time.Minute
+	}
+	if c.cfg.MaxLanes <= 0 {
+		c.cfg.MaxLanes = 4
+	}
+	if c.cfg.MaxBodySize <= 0 {
+		c.cfg.MaxBodySize = DefaultMaxBodySize
+	}
+	c.sem = make(chan struct{}, c.cfg.MaxLanes)
+	return c, nil
+}
+
+func (c *Client) creds() ntlm.Credentials {
+	return ntlm.Credentials{Domain: c.domain, User: c.user, Password: c.cfg.Password, NTHash: c.cfg.NTHash}
+}
+
+// ntlmUser splits DOMAIN\user; a UPN (user@domain) is sent whole with an
+// empty domain (MS-NLMP 2.2.1.3).
+func ntlmUser(s string) (domain, user string) {
+	if d, u, ok := strings.Cut(s, `\`); ok {
+		return d, u
+	}
+	return "", s
+}
+
+func buildTLS(tc TLSConfig, host string) (*tls.Config, error) {
+	conf := &tls.Config{ServerName: host, InsecureSkipVerify: tc.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
+	if tc.ServerName != "" {
+		conf.ServerName = tc.ServerName
+	}
+	if tc.CAFile != "" {
+		pem, err := os.ReadFile(tc.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("transport: CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("transport: CA file %s holds no PEM certificate", tc.CAFile)
+		}
+		conf.RootCAs = pool
+	}
+	if tc.ClientCert != nil {
+		conf.Certificates = []tls.Certificate{*tc.ClientCert}
+	}
+	return conf, nil
+}
+
+// Close closes every idle lane; lanes in use close when their Post returns.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	idle := c.idle
+	c.idle, c.closed = nil, true
+	c.mu.Unlock()
+	for _, l := range idle {
+		l.conn.Close()
+	}
+	return nil
+}
+
+// Post sends one SOAP envelope and returns the HTTP status and the
+// (decrypted) body. Status 200 and 500 (SOAP fault) come back with a nil
+// error; anything else is an error (*AuthError, *HTTPError, *TLSError, or
+// a network error).
+func (c *Client) Post(ctx context.Context, envelope []byte) (int, []byte, error) {
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return 0, nil, fmt.Errorf("transport: waiting for a connection: %w", ctx.Err())
+	}
+	defer func() { <-c.sem }()
+
+	l, err := c.takeLane(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	status, body, keep, err := c.exchange(ctx, l, envelope)
+	if err != nil || !keep {
+		l.conn.Close()
+		c.log.Debug("lane closed", "lane", l.id, "err", err)
+	} else {
+		c.putLane(l)
+	}
+	return status, body, err
+}
+
+// takeLane returns a live idle lane or opens and authenticates a new one.
+func (c *Client) takeLane(ctx context.Context) (*lane, error) {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return nil, errors.New("transport: client closed")
+		}
+		var l *lane
+		if n := len(c.idle); n > 0 {
+			l, c.idle = c.idle[n-1], c.idle[:n-1]
+		}
+		c.laneSeq++
+		id := c.laneSeq
+		c.mu.Unlock()
+		if l == nil {
+			return c.openLane(ctx, id)
+		}
+		if l.alive() {
+			return l, nil
+		}
+		// The server closed it while idle: a new connection needs a new
+		// handshake and a new security context.
+		c.log.Debug("idle lane closed by server", "lane", l.id)
+		l.conn.Close()
+	}
+}
+
+func (c *Client) putLane(l *lane) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		l.conn.Close()
+		return
+	}
+	c.idle = append(c.idle, l)
+}
+
+// alive reports whether an idle connection is still open and silent.
+func (l *lane) alive() bool {
+	if l.br.Buffered() > 0 {
+		return false
+	}
+	_ = l.conn.SetReadDeadline(time.Now().Add(time.Millisecond))
+	_, err := l.br.Peek(1)
+	_ = l.conn.SetReadDeadline(time.Time{})
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// openLane dials (through a proxy if configured), sets up TLS and runs the
+// NTLM handshake.
+func (c *Client) openLane(ctx context.Context, id int) (*lane, error) {
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	defer cancel()
+	addr := hostPort(c.url)
+	proxyURL, err := c.proxy(c.url)
+	if err != nil {
+		return nil, fmt.Errorf("transport: proxy: %w", err)
+	}
+	l := &lane{id: id}
+	var d net.Dialer
+	if proxyURL != nil {
+		conn, err := d.DialContext(dctx, "tcp", hostPort(proxyURL))
+		if err != nil {
+			return nil, fmt.Errorf("transport: connect to proxy %s: %w", proxyURL.Host, err)
+		}
+		l.conn = conn
+		if u := proxyURL.User; u != nil {
+			p, _ := u.Password()
+			l.proxyAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+p))
+		}
+		if c.https {
+			if err := l.connect(dctx, addr); err != nil {
+				conn.Close()
+				return nil, err
+			}
+		} else {
+			l.viaProxy = true
+		}
+	} else {
+		conn, err := d.DialContext(dctx, "tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("transport: connect to %s: %w", addr, err)
+		}
+		l.conn = conn
+	}
+	if c.https {
+		tc := tls.Client(l.conn, c.tlsConf)
+		if err := tc.HandshakeContext(dctx); err != nil {
+			l.conn.Close()
+			return nil, classifyTLS(addr, err)
+		}
+		l.conn = tc
+	}
+	l.br = bufio.NewReader(l.conn)
+	c.log.Debug("lane opened", "lane", id, "addr", addr, "proxy", proxyURL != nil)
+	if c.scheme == "ntlm" {
+		if err := c.handshake(ctx, l); err != nil {
+			l.conn.Close()
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// connect opens a CONNECT tunnel through an HTTP proxy.
+func (l *lane) connect(ctx context.Context, addr string) error {
+	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetDeadline(time.Now()) })
+	defer stop()
+	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr, Header: http.Header{}}
+	if l.proxyAuth != "" {
+		req.Header.Set("Proxy-Authorization", l.proxyAuth)
+	}
+	if err := req.Write(l.conn); err != nil {
+		return fmt.Errorf("transport: proxy CONNECT: %w", err)
+	}
+	br := bufio.NewReader(l.conn)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		return fmt.Errorf("transport: proxy CONNECT: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("transport: proxy refused CONNECT to %s: %s", addr, resp.Status)
+	}
+	if br.Buffered() > 0 {
+		return errors.New("transport: proxy sent data after CONNECT")
+	}
+	_ = l.conn.SetDeadline(time.Time{})
+	return nil
+}
+
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
+}
+
+// handshake runs NEGOTIATE/CHALLENGE/AUTHENTICATE on empty POSTs
+// (PROTOCOL.md §6.1) and installs the lane's security context.
+func (c *Client) handshake(ctx context.Context, l *lane) error {
+	icfg := ntlm.InitiatorConfig{Credentials: c.creds()}
+	if tc, ok := l.conn.(*tls.Conn); ok {
+		if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 {
+			icfg.ChannelBindings = ntlm.TLSServerEndPoint(certs[0])
+		}
+	}
+	ini, err := ntlm.NewInitiator(icfg)
+	if err != nil {
+		return fmt.Errorf("transport: %w", err)
+	}
+	neg, err := ini.Negotiate()
+	if err != nil {
+		return err
+	}
+	resp, body, err := c.roundTrip(ctx, l, "Negotiate "+base64.StdEncoding.EncodeToString(neg), nil, "")
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusUnauthorized {
+		return c.unexpected(resp, body, "expected an NTLM challenge (401) to the NEGOTIATE message")
+	}
+	chal := negotiateToken(resp.Header)
+	if chal == nil {
+		return &AuthError{User: c.cfg.Username, Status: resp.StatusCode, Schemes: authSchemes(resp.Header),
+			Reason: "the server does not accept NTLM (Negotiate)"}
+	}
+	if !ntlm.IsNTLMToken(chal) {
+		if chal, err = spnegoInner(chal); err != nil {
+			return err
+		}
+	}
+	auth, err := ini.Authenticate(chal)
+	if err != nil {
+		return fmt.Errorf("transport: NTLM challenge from %s: %w", c.url.Host, err)
+	}
+	resp, body, err = c.roundTrip(ctx, l, "Negotiate "+base64.StdEncoding.EncodeToString(auth), nil, "")
+	if err != nil {
+		return err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized:
+		return &AuthError{User: c.cfg.Username, Status: resp.StatusCode, Schemes: authSchemes(resp.Header),
+			Reason: "the user name or password is incorrect"}
+	default:
+		return c.unexpected(resp, body, "NTLM handshake")
+	}
+	if c.seal {
+		if !ini.Session().Confidential() {
+			return errors.New("transport: the server did not agree to NTLM message encryption, which plain HTTP requires")
+		}
+		l.sealer = ini.Session()
+	}
+	c.log.Debug("lane authenticated", "lane", l.id, "user", c.cfg.Username, "sealed", c.seal)
+	return nil
+}
+
+// negotiateToken returns the token of a "Negotiate <b64>" challenge.
+func negotiateToken(h http.Header) []byte {
+	for _, v := range h.Values("WWW-Authenticate") {
+		for _, part := range strings.Split(v, ",") {
+			scheme, tok, ok := strings.Cut(strings.TrimSpace(part), " ")
+			if ok && (strings.EqualFold(scheme, "Negotiate") || strings.EqualFold(scheme, "NTLM")) {
+				if b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(tok)); err == nil && len(b) > 0 {
+					return b
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func authSchemes(h http.Header) []string {
+	var out []string
+	for _, v := range h.Values("WWW-Authenticate") {
+		scheme, _, _ := strings.Cut(strings.TrimSpace(v), " ")
+		if scheme != "" {
+			out = append(out, scheme)
+		}
+	}
+	return out
+}
+
+func (c *Client) unexpected(resp *http.Response, body []byte, what string) error {
+	reason := what
+	if resp.StatusCode == http.StatusNotFound || !isSOAPorEncrypted(resp.Header.Get("Content-Type")) {
+		reason += "; is this a WinRM endpoint?"
+	}
+	return newHTTPError(c.url.Redacted(), resp, body, reason)
+}
+
+func isSOAPorEncrypted(ct string) bool {
+	return strings.HasPrefix(strings.ToLower(ct), "application/soap+xml") || IsEncrypted(ct)
+}
+
+// exchange sends envelope on l and interprets the reply. keep reports
+// whether the lane can be reused.
+func (c *Client) exchange(ctx context.Context, l *lane, envelope []byte) (status int, out []byte, keep bool, err error) {
+	authz := ""
+	if c.scheme == "basic" {
+		authz = c.basicTok
+	}
+	body, ct := envelope, SOAPContentType
+	if l.sealer != nil {
+		if body, ct, err = WrapEncrypted(l.sealer, ProtocolSPNEGO, envelope); err != nil {
+			return 0, nil, false, err
+		}
+	}
+	resp, rbody, err := c.roundTrip(ctx, l, authz, body, ct)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	keep = !resp.Close
+	rct := resp.Header.Get("Content-Type")
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusInternalServerError:
+	case http.StatusUnauthorized:
+		return resp.StatusCode, nil, false, &AuthError{User: c.cfg.Username, Status: resp.StatusCode, Schemes: authSchemes(resp.Header),
+			Reason: "the server rejected the credentials (wrong user name or password, or the account may not use WinRM)"}
+	default:
+		return resp.StatusCode, nil, keep, c.unexpected(resp, rbody, "")
+	}
+	if l.sealer != nil {
+		if !IsEncrypted(rct) {
+			return resp.StatusCode, nil, false, newHTTPError(c.url.Redacted(), resp, rbody, "unencrypted reply on an encrypted connection")
+		}
+		plain, err := UnwrapEncrypted(l.sealer, ProtocolSPNEGO, rct, rbody)
+		if err != nil {
+			return resp.StatusCode, nil, false, err
+		}
+		return resp.StatusCode, plain, keep, nil
+	}
+	if !isSOAPorEncrypted(rct) && !(resp.StatusCode == http.StatusOK && len(rbody) == 0) {
+		return resp.StatusCode, nil, keep, newHTTPError(c.url.Redacted(), resp, rbody, "reply is not SOAP; is this a WinRM endpoint?")
+	}
+	return resp.StatusCode, rbody, keep, nil
+}
+
+// roundTrip writes one POST on the lane and reads the whole response.
+func (c *Client) roundTrip(ctx context.Context, l *lane, authz string, body []byte, ct string) (*http.Response, []byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetDeadline(time.Now()) })
+	defer stop()
+	_ = l.conn.SetDeadline(time.Now().Add(c.cfg.ResponseTimeout))
+
+	req := &http.Request{
+		Method:        http.MethodPost,
+		URL:           c.url,
+		Host:          c.url.Host,
+		Header:        http.Header{},
+		ContentLength: int64(len(body)),
+		Body:          io.NopCloser(bytes.NewReader(body)),
+	}
+	req.Header.Set("User-Agent", "pssession")
+	req.Header.Set("Content-Type", ct)
+	if ct == "" {
+		req.Header.Set("Content-Type", SOAPContentType)
+	}
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
+	}
+	var werr error
+	if l.viaProxy {
+		if l.proxyAuth != "" {
+			req.Header.Set("Proxy-Authorization", l.proxyAuth)
+		}
+		werr = req.WriteProxy(l.conn)
+	} else {
+		werr = req.Write(l.conn)
+	}
+	start := time.Now()
+	if werr != nil {
+		return nil, nil, c.netErr(ctx, "send request", werr)
+	}
+	resp, err := http.ReadResponse(l.br, req)
+	if err != nil {
+		return nil, nil, c.netErr(ctx, "read response", err)
+	}
+	defer resp.Body.Close()
+	rbody, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxBodySize+1))
+	if err != nil {
+		return nil, nil, c.netErr(ctx, "read response body", err)
+	}
+	if int64(len(rbody)) > c.cfg.MaxBodySize {
+		return nil, nil, fmt.Errorf("transport: response body exceeds %d bytes", c.cfg.MaxBodySize)
+	}
+	_ = l.conn.SetDeadline(time.Time{})
+	c.log.Debug("http", "lane", l.id, "status", resp.StatusCode, "sent", len(body), "received", len(rbody),
+		"content_type", resp.Header.Get("Content-Type"), "elapsed", time.Since(start))
+	return resp, rbody, nil
+}
+
+func (c *Client) netErr(ctx context.Context, op string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("transport: %s: %w", op, ctxErr)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("transport: %s: no answer within %s: %w", op, c.cfg.ResponseTimeout, err)
+	}
+	return fmt.Errorf("transport: %s from %s: %w", op, c.url.Host, err)
+}
+
+// String describes the client for logs, without credentials.
+func (c *Client) String() string {
+	return c.scheme + " " + c.url.Redacted() + " as " + strconv.Quote(c.cfg.Username)
+}
