@@ -71,6 +71,14 @@ type encoder struct {
 // EncodeString's _xHHHH_ escaping as well.
 func appendText(dst []byte, s string, escape, attr bool) []byte {
 	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && plainText[s[j]] {
+			j++
+		}
+		dst = append(dst, s[i:j]...)
+		if i = j; i == len(s) {
+			break
+		}
 		c := s[i]
 		if c >= utf8.RuneSelf {
 			r, n := utf8.DecodeRuneInString(s[i:])
@@ -116,7 +124,16 @@ func appendText(dst []byte, s string, escape, attr bool) []byte {
 	return dst
 }
 
-// open appends "<tag" plus the N attribute.
+// plainText marks the bytes appendText copies without looking at them.
+var plainText = func() (t [256]bool) {
+	for c := 0x20; c < 0x7F; c++ {
+		t[c] = true
+	}
+	t['&'], t['<'], t['>'], t['"'], t['_'] = false, false, false, false, false
+	return t
+}()
+
+// openTag appends "<tag" plus the N attribute.
 func openTag(dst []byte, tag, name string, hasName bool) []byte {
 	dst = append(dst, '<')
 	dst = append(dst, tag...)
