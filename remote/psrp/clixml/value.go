@@ -2,7 +2,20 @@
 // as used inside MS-PSRP messages (MS-PSRP 2.2.5; shared/PROTOCOL.md §3).
 // It is part of the sans-IO protocol core: it imports no net or os, starts
 // no goroutine and never sleeps.
+//
+// Decode turns one message body into a Value with a bounded hand-written
+// scanner (Limits; *SyntaxError and *LimitError carry the offset); Encode
+// writes a Value back the way Windows PowerShell does, byte for byte for
+// everything recorded from Windows. EncodeString/DecodeString are the
+// _xHHHH_ string escaping (§3.2). Typed views (ErrorRecord,
+// InformationalRecord, InformationRecord, ProgressRecord, HostInfo,
+// RemoteHostCall, RemoteHostResponse, PSPrimitiveDictionary, PSCredential,
+// Enum) parse an *Object with shape errors and build the Windows wire form.
+// SecureString holds <SS> text; EncryptSecureString/Decrypt apply the
+// session key (§3.4). Canonicalize compares XML in tests.
 package clixml
+
+import "strconv"
 
 // Value is one CLIXML value. Its dynamic type is exactly one of:
 //
@@ -74,6 +87,28 @@ const (
 	ContentStack                     // <STK>: Object.Items
 	ContentDict                      // <DCT>: Object.Entries
 )
+
+// String returns the element name of the content ("LST", "DCT", ...),
+// "primitive" or "none".
+func (c Content) String() string {
+	switch c {
+	case ContentNone:
+		return "none"
+	case ContentPrimitive:
+		return "primitive"
+	case ContentList:
+		return "LST"
+	case ContentEnumerable:
+		return "IE"
+	case ContentQueue:
+		return "QUE"
+	case ContentStack:
+		return "STK"
+	case ContentDict:
+		return "DCT"
+	}
+	return "Content(" + strconv.Itoa(int(c)) + ")"
+}
 
 // DictEntry is one <En> of a <DCT>.
 type DictEntry struct {
