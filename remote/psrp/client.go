@@ -1,7 +1,6 @@
 package psrp
 
 import (
-	"encoding/base64"
 	"fmt"
 	"io"
 
@@ -27,7 +26,7 @@ type ClientConfig struct {
 	// MinRunspaces and MaxRunspaces default to 1.
 	MinRunspaces, MaxRunspaces int32
 	// HostInfo describes the client host (MS-PSRP 2.2.3.14); nil means no
-	// host (NoHostInfo).
+	// host (clixml.NullHostInfo).
 	HostInfo *clixml.Object
 	// ApplicationArguments is a PSPrimitiveDictionary the server exposes as
 	// $PSSenderInfo.ApplicationArguments, or nil.
@@ -68,7 +67,7 @@ func NewClientPool(cfg ClientConfig) (*ClientPool, error) {
 		return nil, fmt.Errorf("psrp: invalid runspace limits min %d max %d", cfg.MinRunspaces, cfg.MaxRunspaces)
 	}
 	if cfg.HostInfo == nil {
-		cfg.HostInfo = NoHostInfo()
+		cfg.HostInfo = clixml.NullHostInfo().Object()
 	}
 	p := &ClientPool{
 		cfg:       cfg,
@@ -129,12 +128,8 @@ func (p *ClientPool) serverAtLeast(major, minor int32) bool {
 	return v.Compare(clixml.NewVersion(major, minor)) >= 0
 }
 
-func capabilityBody() *clixml.Object {
-	return msObject(
-		prop("protocolversion", ProtocolVersion),
-		prop("PSVersion", PSVersion),
-		prop("SerializationVersion", SerializationVersion),
-	)
+func capabilityBody() *SessionCapabilityBody {
+	return &SessionCapabilityBody{ProtocolVersion: ProtocolVersion, PSVersion: PSVersion, SerializationVersion: SerializationVersion}
 }
 
 // Open queues SESSION_CAPABILITY and INIT_RUNSPACEPOOL (MS-PSRP 3.1.4.1)
@@ -145,35 +140,22 @@ func (p *ClientPool) Open() error {
 	if err := guardPool("ClientPool.Open", p.core.state, PoolBeforeOpen); err != nil {
 		return err
 	}
-	var args clixml.Value
-	if p.cfg.ApplicationArguments != nil {
-		args = p.cfg.ApplicationArguments
-	}
-	if err := p.core.queue(MsgSessionCapability, clixml.GUID{}, capabilityBody(), StreamDefault); err != nil {
+	if err := p.core.send(clixml.GUID{}, capabilityBody(), StreamDefault, false); err != nil {
 		return err
 	}
-	err := p.core.queue(MsgInitRunspacePool, clixml.GUID{}, msObject(
-		prop("MinRunspaces", p.cfg.MinRunspaces),
-		prop("MaxRunspaces", p.cfg.MaxRunspaces),
-		prop("PSThreadOptions", enumObject(tnPSThreadOptions, "Default", 0)),
-		prop("ApartmentState", enumObject(tnApartmentState, "UNKNOWN", apartmentStateUnknown)),
-		prop("HostInfo", p.cfg.HostInfo),
-		prop("ApplicationArguments", args),
-	), StreamDefault)
+	err := p.core.send(clixml.GUID{}, &InitRunspacePoolBody{
+		MinRunspaces:         p.cfg.MinRunspaces,
+		MaxRunspaces:         p.cfg.MaxRunspaces,
+		ThreadOptions:        ThreadOptionsDefault,
+		ApartmentState:       ApartmentUnknown,
+		HostInfo:             p.cfg.HostInfo,
+		ApplicationArguments: p.cfg.ApplicationArguments,
+	}, StreamDefault, true)
 	if err != nil {
 		return err
 	}
-	p.markCreationEnd()
 	p.setLocalState(PoolOpening)
 	return nil
-}
-
-// markCreationEnd keeps later messages out of the creationXml/connectXml
-// packet.
-func (p *ClientPool) markCreationEnd() {
-	if q := p.core.out.queue; len(q) > 0 {
-		q[len(q)-1].last = true
-	}
 }
 
 // Connect queues SESSION_CAPABILITY and CONNECT_RUNSPACEPOOL (MS-PSRP
@@ -187,15 +169,14 @@ func (p *ClientPool) Connect() error {
 	if err := guardPool("ClientPool.Connect", p.core.state, PoolBeforeOpen); err != nil {
 		return err
 	}
-	if err := p.core.queue(MsgSessionCapability, clixml.GUID{}, capabilityBody(), StreamDefault); err != nil {
+	if err := p.core.send(clixml.GUID{}, capabilityBody(), StreamDefault, false); err != nil {
 		return err
 	}
-	// An empty body (`<S />`) asks for no change of the limits (observed
+	// No limits: an empty body, which asks for no change (observed
 	// accepted by Windows; shared/PROTOCOL.md §2.9).
-	if err := p.core.queue(MsgConnectRunspacePool, clixml.GUID{}, "", StreamDefault); err != nil {
+	if err := p.core.send(clixml.GUID{}, &ConnectRunspacePoolBody{}, StreamDefault, true); err != nil {
 		return err
 	}
-	p.markCreationEnd()
 	p.setLocalState(PoolConnecting)
 	return nil
 }
@@ -221,8 +202,7 @@ func (p *ClientPool) startKeyExchange() error {
 		}
 		p.keyPair = k
 	}
-	blob := base64.StdEncoding.EncodeToString(p.keyPair.PublicKeyBlob())
-	if err := p.core.queue(MsgPublicKey, clixml.GUID{}, msObject(prop("PublicKey", blob)), StreamDefault); err != nil {
+	if err := p.core.send(clixml.GUID{}, &PublicKeyBody{PublicKey: p.keyPair.PublicKeyBlob()}, StreamDefault, false); err != nil {
 		return err
 	}
 	p.keyRequested = true
@@ -240,13 +220,23 @@ type pendingRequest struct {
 
 // availabilityRequest queues one of the RUNSPACE_AVAILABILITY requests and
 // returns its call id.
-func (p *ClientPool) availabilityRequest(op string, mt MessageType, req AvailabilityRequest, limit int32, props ...clixml.Property) (int64, error) {
+func (p *ClientPool) availabilityRequest(op string, req AvailabilityRequest, limit int32) (int64, error) {
 	if err := guardPool(op, p.core.state, PoolOpened); err != nil {
 		return 0, err
 	}
 	ci := p.nextCallID
-	body := msObject(append(props, prop("ci", ci))...)
-	if err := p.core.queue(mt, clixml.GUID{}, body, StreamDefault); err != nil {
+	var body Body
+	switch req {
+	case RequestSetMaxRunspaces:
+		body = &SetMaxRunspacesBody{MaxRunspaces: limit, CallID: ci}
+	case RequestSetMinRunspaces:
+		body = &SetMinRunspacesBody{MinRunspaces: limit, CallID: ci}
+	case RequestGetAvailableRunspaces:
+		body = &GetAvailableRunspacesBody{CallID: ci}
+	default:
+		body = &ResetRunspaceStateBody{CallID: ci}
+	}
+	if err := p.core.send(clixml.GUID{}, body, StreamDefault, false); err != nil {
 		return 0, err
 	}
 	p.nextCallID++
@@ -257,18 +247,18 @@ func (p *ClientPool) availabilityRequest(op string, mt MessageType, req Availabi
 // SetMaxRunspaces queues SET_MAX_RUNSPACES (MS-PSRP 2.2.2.5) and returns
 // its call id; RunspaceAvailabilityReceived carries the answer (a bool).
 func (p *ClientPool) SetMaxRunspaces(n int32) (int64, error) {
-	return p.availabilityRequest("ClientPool.SetMaxRunspaces", MsgSetMaxRunspaces, RequestSetMaxRunspaces, n, prop("MaxRunspaces", n))
+	return p.availabilityRequest("ClientPool.SetMaxRunspaces", RequestSetMaxRunspaces, n)
 }
 
 // SetMinRunspaces queues SET_MIN_RUNSPACES (MS-PSRP 2.2.2.6).
 func (p *ClientPool) SetMinRunspaces(n int32) (int64, error) {
-	return p.availabilityRequest("ClientPool.SetMinRunspaces", MsgSetMinRunspaces, RequestSetMinRunspaces, n, prop("MinRunspaces", n))
+	return p.availabilityRequest("ClientPool.SetMinRunspaces", RequestSetMinRunspaces, n)
 }
 
 // GetAvailableRunspaces queues GET_AVAILABLE_RUNSPACES (MS-PSRP 2.2.2.11);
 // the answer is a count.
 func (p *ClientPool) GetAvailableRunspaces() (int64, error) {
-	return p.availabilityRequest("ClientPool.GetAvailableRunspaces", MsgGetAvailableRunspaces, RequestGetAvailableRunspaces, 0)
+	return p.availabilityRequest("ClientPool.GetAvailableRunspaces", RequestGetAvailableRunspaces, 0)
 }
 
 // ResetRunspaceState queues RESET_RUNSPACE_STATE (MS-PSRP 2.2.2.31,
@@ -277,7 +267,7 @@ func (p *ClientPool) ResetRunspaceState() (int64, error) {
 	if !p.serverAtLeast(2, 3) {
 		return 0, fmt.Errorf("psrp: ResetRunspaceState needs protocol 2.3, server has %s", p.serverCap.ProtocolVersion)
 	}
-	return p.availabilityRequest("ClientPool.ResetRunspaceState", MsgResetRunspaceState, RequestResetRunspaceState, 0)
+	return p.availabilityRequest("ClientPool.ResetRunspaceState", RequestResetRunspaceState, 0)
 }
 
 // HostResponse answers the pool host call ci (RUNSPACEPOOL_HOST_RESPONSE on
@@ -291,7 +281,7 @@ func (p *ClientPool) HostResponse(ci int64, result clixml.Value, errRecord *clix
 	if !ok {
 		return fmt.Errorf("psrp: no pending pool host call %d", ci)
 	}
-	if err := p.core.queue(MsgRunspacePoolHostResponse, clixml.GUID{}, hostResponseBody(ci, mi, result, errRecord), StreamPromptResponse); err != nil {
+	if err := p.core.send(clixml.GUID{}, &RunspacePoolHostResponseBody{hostResponse(ci, mi, result, errRecord)}, StreamPromptResponse, false); err != nil {
 		return err
 	}
 	delete(p.hostCalls, ci)
@@ -302,12 +292,12 @@ func (p *ClientPool) HostResponse(ci int64, result clixml.Value, errRecord *clix
 // value (a host response to ReadLineAsSecureString, a PSCredential
 // password, an argument).
 func (p *ClientPool) EncryptSecureString(s string) (clixml.SecureString, error) {
-	return encryptSecureString(p.core.sessionKey, s)
+	return p.core.encryptSecureString(s)
 }
 
 // DecryptSecureString decrypts a SecureString the server sent.
 func (p *ClientPool) DecryptSecureString(ss clixml.SecureString) (string, error) {
-	return decryptSecureString(p.core.sessionKey, ss)
+	return p.core.decryptSecureString(ss)
 }
 
 // Pipeline returns the pipeline with id pid, or nil.
@@ -439,156 +429,80 @@ func (p *ClientPool) ReceiveData(data []byte) error { return p.core.receive(data
 // NextEvent returns the oldest unread event.
 func (p *ClientPool) NextEvent() (Event, bool) { return p.core.nextEvent() }
 
-func (p *ClientPool) handle(m Message) error {
+func (p *ClientPool) handle(m Message, b Body) error {
 	if m.Destination != DestinationClient {
-		return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: fmt.Sprintf("destination %d", m.Destination)}
+		return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: fmt.Sprintf("destination %s", m.Destination)}
 	}
-	if m.PID != (clixml.GUID{}) && m.Type&0x00040000 != 0 {
+	if m.PID != (clixml.GUID{}) && m.Type.PipelineScoped() {
 		pl := p.pipelines[m.PID]
 		if pl == nil {
 			return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: "unknown pipeline"}
 		}
-		return pl.handle(m)
+		return pl.handle(m, b)
 	}
-	switch m.Type {
-	case MsgSessionCapability:
-		return p.handleCapability(m)
-	case MsgApplicationPrivateData:
-		return p.handlePrivateData(m)
-	case MsgRunspacePoolState:
-		return p.handlePoolState(m)
-	case MsgPublicKeyRequest:
+	switch b := b.(type) {
+	case *SessionCapabilityBody:
+		c := SessionCapabilityReceived(*b)
+		p.serverCap = &c
+		p.core.emit(c)
+	case *ApplicationPrivateDataBody:
+		p.core.emit(ApplicationPrivateDataReceived{Data: b.Data})
+	case *RunspacePoolStateBody:
+		return p.handlePoolState(m, b)
+	case *PublicKeyRequestBody:
 		return p.startKeyExchange()
-	case MsgEncryptedSessionKey:
-		return p.handleSessionKey(m)
-	case MsgRunspaceAvailability:
-		return p.handleAvailability(m)
-	case MsgUserEvent:
-		v, err := p.core.decodeData(m)
-		if err != nil {
-			return err
+	case *EncryptedSessionKeyBody:
+		return p.handleSessionKey(m, b)
+	case *RunspaceAvailabilityBody:
+		return p.handleAvailability(m, b)
+	case *UserEventBody:
+		p.core.emit(UserEventReceived{Event: *b})
+	case *RunspacePoolInitDataBody:
+		p.cfg.MinRunspaces, p.cfg.MaxRunspaces = b.MinRunspaces, b.MaxRunspaces
+		p.core.emit(RunspacePoolInitDataReceived{MinRunspaces: b.MinRunspaces, MaxRunspaces: b.MaxRunspaces})
+	case *RunspacePoolHostCallBody:
+		if b.CallID != VoidCallID {
+			p.hostCalls[b.CallID] = b.Method
 		}
-		o, ok := v.(*clixml.Object)
-		if !ok {
-			return &bodyError{msg: "USER_EVENT", field: "(body)", got: v}
-		}
-		p.core.emit(UserEventReceived{Event: o})
-		return nil
-	case MsgRunspacePoolInitData:
-		return p.handleInitData(m)
-	case MsgRunspacePoolHostCall:
-		call, err := decodeHostCall(&p.core, m)
-		if err != nil {
-			return err
-		}
-		if call.CallID != VoidCallID {
-			p.hostCalls[call.CallID] = call.Method
-		}
-		p.core.emit(PoolHostCall{Call: call})
-		return nil
-	case MsgWarningRecord:
-		rec, err := decodeRecord(&p.core, m)
-		if err != nil {
-			return err
-		}
-		p.core.emit(PipelineWarningRecord{Record: rec})
-		return nil
+		p.core.emit(PoolHostCall{Call: b.HostCall})
+	case *WarningRecordBody:
+		// A warning at pool scope (PID zero).
+		p.core.emit(PipelineWarningRecord{Record: b.Record})
+	default:
+		return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: "not a client pool message"}
 	}
-	return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: "not a client pool message"}
-}
-
-func decodeCapability(pc *poolCore, m Message) (SessionCapabilityReceived, error) {
-	v, err := pc.decodeData(m)
-	if err != nil {
-		return SessionCapabilityReceived{}, err
-	}
-	r := newReader("SESSION_CAPABILITY", v)
-	c := SessionCapabilityReceived{
-		ProtocolVersion:      r.version("protocolversion"),
-		PSVersion:            r.version("PSVersion"),
-		SerializationVersion: r.version("SerializationVersion"),
-	}
-	if tz, ok := r.optional("TimeZone"); ok {
-		if b, ok := tz.([]byte); ok {
-			c.TimeZone = b
-		}
-	}
-	return c, r.err
-}
-
-func (p *ClientPool) handleCapability(m Message) error {
-	c, err := decodeCapability(&p.core, m)
-	if err != nil {
-		return err
-	}
-	p.serverCap = &c
-	p.core.emit(c)
 	return nil
 }
 
-func (p *ClientPool) handlePrivateData(m Message) error {
-	v, err := p.core.decodeData(m)
-	if err != nil {
-		return err
-	}
-	r := newReader("APPLICATION_PRIVATE_DATA", v)
-	d := r.object("ApplicationPrivateData")
-	if r.err != nil {
-		return r.err
-	}
-	p.core.emit(ApplicationPrivateDataReceived{Data: d})
-	return nil
-}
-
-func (p *ClientPool) handlePoolState(m Message) error {
-	v, err := p.core.decodeData(m)
-	if err != nil {
-		return err
-	}
-	r := newReader("RUNSPACEPOOL_STATE", v)
-	s := RunspacePoolState(r.int32("RunspaceState"))
-	rec := r.object("ExceptionAsErrorRecord")
-	if r.err != nil {
-		return r.err
-	}
-	switch s {
+func (p *ClientPool) handlePoolState(m Message, b *RunspacePoolStateBody) error {
+	switch b.State {
 	case PoolOpened:
+		if p.core.state == PoolOpened {
+			return nil
+		}
 		if !p.core.setState(PoolOpened) {
 			return &UnexpectedMessageError{Type: m.Type, Reason: fmt.Sprintf("state Opened in state %s", p.core.state)}
 		}
 		p.core.emit(PoolStateChanged{State: PoolOpened})
 	case PoolBroken:
-		p.SetBroken(rec)
+		p.SetBroken(b.Error)
 	case PoolClosed:
 		if p.core.state != PoolClosed {
 			p.core.state = PoolClosed
-			p.core.emit(PoolStateChanged{State: PoolClosed, Error: rec})
-			p.failPipelines(rec)
+			p.core.emit(PoolStateChanged{State: PoolClosed, Error: b.Error})
+			p.failPipelines(b.Error)
 		}
 	default:
-		return &UnexpectedMessageError{Type: m.Type, Reason: fmt.Sprintf("server sent pool state %s", s)}
+		return &UnexpectedMessageError{Type: m.Type, Reason: fmt.Sprintf("server sent pool state %s", b.State)}
 	}
 	return nil
 }
 
-func (p *ClientPool) handleSessionKey(m Message) error {
+func (p *ClientPool) handleSessionKey(m Message, b *EncryptedSessionKeyBody) error {
 	if !p.keyRequested || p.keyPair == nil {
 		return &UnexpectedMessageError{Type: m.Type, Reason: "no key exchange under way"}
 	}
-	v, err := p.core.decodeData(m)
-	if err != nil {
-		return err
-	}
-	r := newReader("ENCRYPTED_SESSION_KEY", v)
-	s := r.string("EncryptedSessionKey")
-	if r.err != nil {
-		return r.err
-	}
-	blob, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrKeyBlob, err)
-	}
-	key, err := p.keyPair.DecryptSessionKey(blob)
+	key, err := p.keyPair.DecryptSessionKey(b.EncryptedSessionKey)
 	if err != nil {
 		return err
 	}
@@ -598,23 +512,13 @@ func (p *ClientPool) handleSessionKey(m Message) error {
 	return nil
 }
 
-func (p *ClientPool) handleAvailability(m Message) error {
-	v, err := p.core.decodeData(m)
-	if err != nil {
-		return err
-	}
-	r := newReader("RUNSPACE_AVAILABILITY", v)
-	ci := r.int64("ci")
-	val, _ := r.value("SetMinMaxRunspacesResponse")
-	if r.err != nil {
-		return r.err
-	}
-	pr, ok := p.calls[ci]
+func (p *ClientPool) handleAvailability(m Message, b *RunspaceAvailabilityBody) error {
+	pr, ok := p.calls[b.CallID]
 	if !ok {
-		return &UnexpectedMessageError{Type: m.Type, Reason: fmt.Sprintf("no request with call id %d", ci)}
+		return &UnexpectedMessageError{Type: m.Type, Reason: fmt.Sprintf("no request with call id %d", b.CallID)}
 	}
-	delete(p.calls, ci)
-	if b, ok := val.(bool); ok && b {
+	delete(p.calls, b.CallID)
+	if ok, _ := b.Response.(bool); ok {
 		// An accepted Set call changes the limits the pool reports.
 		switch pr.req {
 		case RequestSetMaxRunspaces:
@@ -623,21 +527,6 @@ func (p *ClientPool) handleAvailability(m Message) error {
 			p.cfg.MinRunspaces = pr.limit
 		}
 	}
-	p.core.emit(RunspaceAvailabilityReceived{CallID: ci, Request: pr.req, Value: val})
-	return nil
-}
-
-func (p *ClientPool) handleInitData(m Message) error {
-	v, err := p.core.decodeData(m)
-	if err != nil {
-		return err
-	}
-	r := newReader("RUNSPACEPOOL_INIT_DATA", v)
-	d := RunspacePoolInitDataReceived{MinRunspaces: r.int32("MinRunspaces"), MaxRunspaces: r.int32("MaxRunspaces")}
-	if r.err != nil {
-		return r.err
-	}
-	p.cfg.MinRunspaces, p.cfg.MaxRunspaces = d.MinRunspaces, d.MaxRunspaces
-	p.core.emit(d)
+	p.core.emit(RunspaceAvailabilityReceived{CallID: b.CallID, Request: pr.req, Value: b.Response})
 	return nil
 }

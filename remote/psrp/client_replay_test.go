@@ -84,20 +84,20 @@ func (r *replay) clientSent(p vectorPayload) {
 			pool.keyPair = mustKeyPair(t)
 			pool.keyRequested = true
 		case MsgSetMaxRunspaces, MsgSetMinRunspaces, MsgGetAvailableRunspaces, MsgResetRunspaceState:
-			v, err := clixml.Decode(m.Data)
+			b, err := m.DecodeBody(clixml.Limits{})
 			if err != nil {
 				t.Fatalf("%s: %v", p.Where, err)
 			}
-			rd := newReader("request", v)
-			ci := rd.int64("ci")
-			if rd.err != nil {
-				t.Fatalf("%s: %v", p.Where, rd.err)
+			switch b := b.(type) {
+			case *SetMaxRunspacesBody:
+				pool.calls[b.CallID] = pendingRequest{req: RequestSetMaxRunspaces, limit: b.MaxRunspaces}
+			case *SetMinRunspacesBody:
+				pool.calls[b.CallID] = pendingRequest{req: RequestSetMinRunspaces, limit: b.MinRunspaces}
+			case *GetAvailableRunspacesBody:
+				pool.calls[b.CallID] = pendingRequest{req: RequestGetAvailableRunspaces}
+			case *ResetRunspaceStateBody:
+				pool.calls[b.CallID] = pendingRequest{req: RequestResetRunspaceState}
 			}
-			req := map[MessageType]AvailabilityRequest{
-				MsgSetMaxRunspaces: RequestSetMaxRunspaces, MsgSetMinRunspaces: RequestSetMinRunspaces,
-				MsgGetAvailableRunspaces: RequestGetAvailableRunspaces, MsgResetRunspaceState: RequestResetRunspaceState,
-			}[m.Type]
-			pool.calls[ci] = pendingRequest{req: req}
 		}
 		if pool != nil {
 			for pool.DataToSend(0) != nil {

@@ -66,10 +66,9 @@ func (r AvailabilityRequest) String() string {
 	return "AvailabilityRequest(?)"
 }
 
-// UserEventReceived (client): USER_EVENT (MS-PSRP 2.2.2.12). Event is the
-// message body with its PSEventArgs.* properties.
+// UserEventReceived (client): USER_EVENT (MS-PSRP 2.2.2.12).
 type UserEventReceived struct {
-	Event *clixml.Object
+	Event UserEventBody
 }
 
 // RunspacePoolInitDataReceived (client): RUNSPACEPOOL_INIT_DATA after

@@ -116,63 +116,11 @@ func (m HostMethodID) Void() bool {
 // VoidCallID is the call id of a host call that expects no response.
 const VoidCallID int64 = -100
 
-// hostMethodObject returns the `mi` enum object of a host call.
-func hostMethodObject(m HostMethodID) *clixml.Object {
-	return enumObject(tnRemoteHostMethodID, m.String(), int32(m))
-}
-
-// hostCallBody builds RUNSPACEPOOL_HOST_CALL / PIPELINE_HOST_CALL (MS-PSRP
-// 2.2.2.15, 2.2.2.27).
-func hostCallBody(ci int64, m HostMethodID, params []clixml.Value) *clixml.Object {
-	return msObject(
-		prop("ci", ci),
-		prop("mi", hostMethodObject(m)),
-		prop("mp", listObject(tnArrayList, params)),
-	)
-}
-
-// hostResponseBody builds RUNSPACEPOOL_HOST_RESPONSE / PIPELINE_HOST_RESPONSE
-// (MS-PSRP 2.2.2.16, 2.2.2.28): `mr` with the result, or `me` with the
-// ErrorRecord when errRecord is not nil.
-func hostResponseBody(ci int64, m HostMethodID, result clixml.Value, errRecord *clixml.Object) *clixml.Object {
-	o := msObject(prop("ci", ci), prop("mi", hostMethodObject(m)))
+// hostResponse builds the content of a host response: `mr` with the
+// result, or `me` with the ErrorRecord when errRecord is not nil.
+func hostResponse(ci int64, m HostMethodID, result clixml.Value, errRecord *clixml.Object) HostResponseData {
 	if errRecord != nil {
-		o.Members = append(o.Members, prop("me", errRecord))
-	} else {
-		o.Members = append(o.Members, prop("mr", result))
+		return HostResponseData{CallID: ci, Method: m, Error: errRecord}
 	}
-	return o
-}
-
-func decodeHostCall(c *poolCore, m Message) (HostCall, error) {
-	v, err := c.decodeData(m)
-	if err != nil {
-		return HostCall{}, err
-	}
-	r := newReader("HOST_CALL", v)
-	call := HostCall{CallID: r.int64("ci"), Method: HostMethodID(r.int32("mi"))}
-	mp := r.object("mp")
-	if r.err != nil {
-		return HostCall{}, r.err
-	}
-	if mp != nil {
-		params, ok := items(mp)
-		if !ok {
-			return HostCall{}, &bodyError{msg: "HOST_CALL", field: "mp", got: mp}
-		}
-		call.Params = params
-	}
-	return call, nil
-}
-
-func decodeHostResponse(c *poolCore, m Message) (HostResponseReceived, error) {
-	v, err := c.decodeData(m)
-	if err != nil {
-		return HostResponseReceived{}, err
-	}
-	r := newReader("HOST_RESPONSE", v)
-	resp := HostResponseReceived{PipelineID: m.PID, CallID: r.int64("ci"), Method: HostMethodID(r.int32("mi"))}
-	resp.Result, _ = r.optional("mr")
-	resp.Error = r.object("me")
-	return resp, r.err
+	return HostResponseData{CallID: ci, Method: m, Result: result, HasResult: true}
 }

@@ -11,6 +11,16 @@ import (
 	"github.com/pssession/pssession/remote/psrp/clixml"
 )
 
+// testErrorRecord builds an ErrorRecord object.
+func testErrorRecord(msg, exceptionType, errorID string, category clixml.ErrorCategory, reason string, hresult int32) *clixml.Object {
+	return (&clixml.ErrorRecord{
+		Message:               msg,
+		FullyQualifiedErrorID: errorID,
+		Category:              clixml.ErrorCategoryInfo{Category: category, Reason: reason},
+		Exception:             clixml.ExceptionInfo{TypeNames: []string{exceptionType}, Message: msg, HResult: hresult},
+	}).Object()
+}
+
 // pair is a client pool and a server pool joined in memory.
 type pair struct {
 	t      *testing.T
@@ -100,10 +110,10 @@ var (
 
 func privateData() *clixml.Object {
 	return &clixml.Object{
-		TypeNames: []string{tnPSPrimitiveDict, tnHashtable, "System.Object"},
+		TypeNames: []string{clixml.TypePSPrimitiveDictionary, "System.Collections.Hashtable", "System.Object"},
 		Content:   clixml.ContentDict,
 		Entries: []clixml.DictEntry{{Key: "PSVersionTable", Value: &clixml.Object{
-			TypeNames: []string{tnPSPrimitiveDict, tnHashtable, "System.Object"},
+			TypeNames: []string{clixml.TypePSPrimitiveDictionary, "System.Collections.Hashtable", "System.Object"},
 			Content:   clixml.ContentDict,
 			Entries:   []clixml.DictEntry{{Key: "PSVersion", Value: clixml.NewVersion(5, 1)}},
 		}}},
@@ -125,7 +135,7 @@ func (p *pair) open() {
 	wantEvents(t, "server", []Event{
 		cap23,
 		PoolStateChanged{State: PoolOpening},
-		RunspacePoolInitReceived{MinRunspaces: 1, MaxRunspaces: 1, HostInfo: NoHostInfo()},
+		RunspacePoolInitReceived{MinRunspaces: 1, MaxRunspaces: 1, HostInfo: clixml.NullHostInfo().Object()},
 	}, p.serverEvents())
 	if p.server.State() != PoolOpening || p.server.ID() != p.client.ID() {
 		t.Fatalf("server state %s id %s, want Opening and %s", p.server.State(), p.server.ID(), p.client.ID())
@@ -255,25 +265,25 @@ func TestPairStreams(t *testing.T) {
 		}
 		pl, spl := p.startPipeline(spec)
 		wantSpec := spec
-		wantSpec.HostInfo = NoHostInfo()
+		wantSpec.HostInfo = clixml.NullHostInfo().Object()
 		if diff := cmp.Diff(wantSpec, spl.Spec, cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("server spec (-want +got):\n%s", diff)
 		}
 
 		obj := &clixml.Object{TypeNames: []string{"System.Diagnostics.Process", "System.Object"}, ToString: "pwsh", HasToString: true,
 			Props: []clixml.Property{{Name: "Id", Value: int32(42)}}}
-		errRec := errorRecordObject("boom", "System.Exception", "Boom", 0, "Exception", -2146233088)
+		errRec := testErrorRecord("boom", "System.Exception", "Boom", 0, "Exception", -2146233088)
 		info := &clixml.Object{Members: []clixml.Property{
 			{Name: "MessageData", Value: &clixml.Object{
 				TypeNames: []string{"System.Management.Automation.HostInformationMessage", "System.Object"}, ToString: "hi", HasToString: true,
 				Props: []clixml.Property{{Name: "Message", Value: "hi"}, {Name: "NoNewLine", Value: false}}}},
 			{Name: "Source", Value: "Write-Host"},
-			{Name: "Tags", Value: listObject("System.Collections.Generic.List`1[[System.String]]", []clixml.Value{"PSHOST"})},
+			{Name: "Tags", Value: newList([]clixml.Value{"PSHOST"}, clixml.TypeStringList, "System.Object")},
 		}}
 		progress := &clixml.Object{Members: []clixml.Property{
 			{Name: "Activity", Value: "copy"}, {Name: "ActivityId", Value: int32(1)}, {Name: "StatusDescription", Value: "half"},
 			{Name: "CurrentOperation", Value: nil}, {Name: "ParentActivityId", Value: int32(-1)}, {Name: "PercentComplete", Value: int32(50)},
-			{Name: "Type", Value: enumObject("System.Management.Automation.ProgressRecordType", "Processing", 0)},
+			{Name: "Type", Value: clixml.NewEnum("System.Management.Automation.ProgressRecordType", "Processing", 0)},
 			{Name: "SecondsRemaining", Value: int32(-1)},
 		}}
 		for _, err := range []error{
@@ -300,9 +310,9 @@ func TestPairStreams(t *testing.T) {
 			PipelineOutput{PipelineID: id, Value: "line one"},
 			PipelineOutput{PipelineID: id, Value: obj},
 			PipelineErrorRecord{PipelineID: id, Record: errRec},
-			PipelineWarningRecord{PipelineID: id, Record: informationalRecord("WarningRecord", "careful")},
-			PipelineVerboseRecord{PipelineID: id, Record: informationalRecord("VerboseRecord", "chatty")},
-			PipelineDebugRecord{PipelineID: id, Record: informationalRecord("DebugRecord", "bug")},
+			PipelineWarningRecord{PipelineID: id, Record: informational(clixml.TypeWarningRecord, "careful")},
+			PipelineVerboseRecord{PipelineID: id, Record: informational(clixml.TypeVerboseRecord, "chatty")},
+			PipelineDebugRecord{PipelineID: id, Record: informational(clixml.TypeDebugRecord, "bug")},
 			PipelineInformationRecord{PipelineID: id, Record: info},
 			PipelineProgressRecord{PipelineID: id, Record: progress},
 			PipelineStateChanged{PipelineID: id, State: PipelineCompleted},
@@ -375,19 +385,18 @@ func TestPairStopAndFail(t *testing.T) {
 		t.Errorf("client pipeline state %s", pl.State())
 	}
 	rec := evs[0].(PipelineStateChanged).Error
-	if id, _ := member(rec, "FullyQualifiedErrorId"); id != "PipelineStopped" {
-		t.Errorf("FullyQualifiedErrorId = %v", id)
+	er, err := clixml.ParseErrorRecord(rec)
+	if err != nil {
+		t.Fatal(err)
 	}
-	exc, _ := member(rec, "Exception")
-	if hr, _ := member(exc.(*clixml.Object), "HResult"); hr != int32(-2146233087) {
-		t.Errorf("HResult = %v", hr)
-	}
-	if msg, _ := member(exc.(*clixml.Object), "Message"); msg != "The pipeline has been stopped." {
-		t.Errorf("Message = %v", msg)
+	if er.FullyQualifiedErrorID != "PipelineStopped" || er.Exception.HResult != -2146233087 ||
+		er.Exception.Message != "The pipeline has been stopped." || er.Exception.TypeNames[0] != "System.Management.Automation.PipelineStoppedException" ||
+		er.Category.Category != clixml.ErrorCategory(14) {
+		t.Errorf("stop error record %+v", er)
 	}
 
 	pl2, spl2 := p.startPipeline(PipelineSpec{Commands: []Command{{Cmd: "throw 'x'", IsScript: true}}, NoInput: true})
-	failure := errorRecordObject("x", "System.Management.Automation.RuntimeException", "x", 0, "RuntimeException", -2146233087)
+	failure := testErrorRecord("x", "System.Management.Automation.RuntimeException", "x", 0, "RuntimeException", -2146233087)
 	if err := spl2.Fail(failure); err != nil {
 		t.Fatal(err)
 	}
@@ -431,10 +440,10 @@ func TestPairHostCalls(t *testing.T) {
 	}
 
 	// A host that fails answers with an ErrorRecord.
-	ci, _ = spl.HostCall(HostPromptForChoice, "caption", "message", listObject(tnArrayList, nil), int32(0))
+	ci, _ = spl.HostCall(HostPromptForChoice, "caption", "message", newList(nil, "System.Collections.ArrayList", "System.Object"), int32(0))
 	p.pump()
 	p.clientEvents()
-	hostErr := errorRecordObject("no console", "System.Management.Automation.Host.HostException", "HostFailed", 0, "HostException", -2146233087)
+	hostErr := testErrorRecord("no console", "System.Management.Automation.Host.HostException", "HostFailed", 0, "HostException", -2146233087)
 	if err := pl.HostResponse(ci, nil, hostErr); err != nil {
 		t.Fatal(err)
 	}
@@ -730,7 +739,7 @@ func TestPairBrokenAndClose(t *testing.T) {
 	t.Run("broken", func(t *testing.T) {
 		p := openPair(t, 0)
 		pl, _ := p.startPipeline(PipelineSpec{Commands: []Command{{Cmd: "x"}}, NoInput: true})
-		reason := errorRecordObject("gone", "System.Exception", "Gone", 0, "Exception", -2146233088)
+		reason := testErrorRecord("gone", "System.Exception", "Gone", 0, "Exception", -2146233088)
 		if err := p.server.SetBroken(reason); err != nil {
 			t.Fatal(err)
 		}
@@ -776,7 +785,7 @@ func TestPairBrokenAndClose(t *testing.T) {
 
 func TestPairCommandMetadata(t *testing.T) {
 	p := openPair(t, 0)
-	pl, err := p.client.CreateCommandMetadataPipeline(CommandMetadataSpec{Names: []string{"Get-*"}, Namespace: []string{"Microsoft.WSMan.Management"}})
+	pl, err := p.client.CreateCommandMetadataPipeline(GetCommandMetadataBody{Name: []string{"Get-*"}, Namespace: []string{"Microsoft.WSMan.Management"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -790,7 +799,7 @@ func TestPairCommandMetadata(t *testing.T) {
 		t.Fatalf("server events %#v", evs)
 	}
 	spl := evs[0].(PipelineCreated).Pipeline
-	want := &CommandMetadataSpec{Names: []string{"Get-*"}, CommandType: 511, Namespace: []string{"Microsoft.WSMan.Management"}}
+	want := &GetCommandMetadataBody{Name: []string{"Get-*"}, CommandType: 511, Namespace: []string{"Microsoft.WSMan.Management"}}
 	if diff := cmp.Diff(want, spl.Metadata); diff != "" {
 		t.Errorf("metadata spec (-want +got):\n%s", diff)
 	}
@@ -809,9 +818,13 @@ func TestPairCommandMetadata(t *testing.T) {
 	}, p.clientEvents())
 }
 
-func TestPairUserEventAndPoolWarning(t *testing.T) {
+func TestPairUserEvent(t *testing.T) {
 	p := openPair(t, 0)
-	ev := msObject(prop("PSEventArgs.EventIdentifier", int32(1)), prop("PSEventArgs.SourceIdentifier", "src"))
+	when, err := clixml.ParseDateTime("2018-06-13T23:46:27.9270288+00:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := UserEventBody{EventIdentifier: 1, SourceIdentifier: "src", TimeGenerated: when, MessageData: "data", ComputerName: "host", RunspaceID: p.client.ID()}
 	if err := p.server.SendUserEvent(ev); err != nil {
 		t.Fatal(err)
 	}
@@ -822,8 +835,9 @@ func TestPairUserEventAndPoolWarning(t *testing.T) {
 func TestPairVersionMismatch(t *testing.T) {
 	p := newPair(t, 0, ClientConfig{}, ServerConfig{})
 	// A client claiming protocol 3.0.
-	p.client.core.queue(MsgSessionCapability, clixml.GUID{}, msObject(
-		prop("protocolversion", clixml.NewVersion(3, 0)), prop("PSVersion", v20), prop("SerializationVersion", v1101)), StreamDefault)
+	if err := p.client.core.send(clixml.GUID{}, &SessionCapabilityBody{ProtocolVersion: clixml.NewVersion(3, 0), PSVersion: v20, SerializationVersion: v1101}, StreamDefault, false); err != nil {
+		t.Fatal(err)
+	}
 	d := p.client.DataToSend(0)
 	if err := p.server.ReceiveData(d.Data); err == nil {
 		t.Fatal("server accepted protocol 3.0")

@@ -55,32 +55,67 @@ type Command struct {
 }
 
 // PipelineSpec is what CREATE_PIPELINE carries (MS-PSRP 2.2.2.10;
-// shared/PROTOCOL.md §2.7).
+// shared/PROTOCOL.md §2.7), as the client states it and the server reads
+// it.
 type PipelineSpec struct {
-	// Commands is the pipeline (one statement).
+	// Commands is the pipeline (the first statement).
 	Commands []Command
-	// ExtraStatements holds further statements of a multi-statement batch
-	// (the ExtraCmds list); a server reads them when present.
+	// ExtraStatements holds the further statements of a multi-statement
+	// batch. On the wire every statement then travels in ExtraCmds, the
+	// first one repeated in Cmds, as pypsrp sends it.
 	ExtraStatements [][]Command
 	NoInput         bool
 	AddToHistory    bool
 	IsNested        bool
 	// HostInfo for the pipeline; nil means the pool's.
 	HostInfo *clixml.Object
-	// RemoteStreamOptions (MS-PSRP 2.2.3.30); 15 adds invocation info to
-	// every record.
-	RemoteStreamOptions int32
+	// RemoteStreamOptions (MS-PSRP 2.2.3.30); StreamOptionsAddInvocationInfo
+	// adds invocation info to every record.
+	RemoteStreamOptions RemoteStreamOptions
 	// RedirectShellErrorOutputPipe (MS-PSRP 2.2.3.11).
 	RedirectShellErrorOutputPipe bool
 }
 
-// CommandMetadataSpec is what GET_COMMAND_METADATA carries (MS-PSRP
-// 2.2.2.14).
-type CommandMetadataSpec struct {
-	Names        []string       // wildcard patterns
-	CommandType  int32          // CommandTypes flags; 0 means All (511)
-	Namespace    []string       // module names, or nil
-	ArgumentList []clixml.Value // or nil
+// body returns the CREATE_PIPELINE body, leaving out the merge fields a
+// server older than protocol 2.2 (2.3 for Information) does not know.
+func (s *PipelineSpec) body(serverAtLeast func(major, minor int32) bool) *CreatePipelineBody {
+	b := &CreatePipelineBody{
+		NoInput:             s.NoInput,
+		ApartmentState:      ApartmentUnknown,
+		RemoteStreamOptions: s.RemoteStreamOptions,
+		AddToHistory:        s.AddToHistory,
+		HostInfo:            s.HostInfo,
+		IsNested:            s.IsNested,
+		PowerShell: PowerShellData{
+			IsNested:                     s.IsNested,
+			Cmds:                         s.Commands,
+			RedirectShellErrorOutputPipe: s.RedirectShellErrorOutputPipe,
+			OmitStreamMerges:             !serverAtLeast(2, 2),
+			OmitInformationMerge:         !serverAtLeast(2, 3),
+		},
+	}
+	if len(s.ExtraStatements) > 0 {
+		b.PowerShell.ExtraCmds = append([][]Command{s.Commands}, s.ExtraStatements...)
+	}
+	return b
+}
+
+// specFromBody reads a PipelineSpec from a CREATE_PIPELINE body.
+func specFromBody(b *CreatePipelineBody) PipelineSpec {
+	s := PipelineSpec{
+		Commands:                     b.PowerShell.Cmds,
+		NoInput:                      b.NoInput,
+		AddToHistory:                 b.AddToHistory,
+		IsNested:                     b.IsNested,
+		HostInfo:                     b.HostInfo,
+		RemoteStreamOptions:          b.RemoteStreamOptions,
+		RedirectShellErrorOutputPipe: b.PowerShell.RedirectShellErrorOutputPipe,
+	}
+	if len(b.PowerShell.ExtraCmds) > 0 {
+		s.Commands = b.PowerShell.ExtraCmds[0]
+		s.ExtraStatements = b.PowerShell.ExtraCmds[1:]
+	}
+	return s
 }
 
 // ClientPipeline is the client side of one pipeline (MS-PSRP 3.1.4.3). It
@@ -89,8 +124,7 @@ type ClientPipeline struct {
 	pool      *ClientPool
 	id        clixml.GUID
 	state     PipelineState
-	create    MessageType // CREATE_PIPELINE or GET_COMMAND_METADATA
-	body      *clixml.Object
+	body      Body // CREATE_PIPELINE or GET_COMMAND_METADATA, until Start
 	noInput   bool
 	ended     bool // END_OF_PIPELINE_INPUT queued
 	hostCalls map[int64]HostMethodID
@@ -121,46 +155,24 @@ func (p *ClientPool) CreatePipeline(spec PipelineSpec) (*ClientPipeline, error) 
 	if spec.HostInfo == nil {
 		spec.HostInfo = p.cfg.HostInfo
 	}
-	pl.create = MsgCreatePipeline
-	pl.body = p.createPipelineBody(spec)
+	pl.body = spec.body(p.serverAtLeast)
 	pl.noInput = spec.NoInput
 	return pl, nil
 }
 
 // CreateCommandMetadataPipeline returns a pipeline that asks for command
-// metadata (GET_COMMAND_METADATA); the reply is a count object then one
-// CommandMetadata object per command, as PipelineOutput events.
-func (p *ClientPool) CreateCommandMetadataPipeline(spec CommandMetadataSpec) (*ClientPipeline, error) {
+// metadata (GET_COMMAND_METADATA, MS-PSRP 2.2.2.14); the reply is a count
+// object then one CommandMetadata object per command, as PipelineOutput
+// events. A zero CommandType means All (511).
+func (p *ClientPool) CreateCommandMetadataPipeline(req GetCommandMetadataBody) (*ClientPipeline, error) {
 	pl, err := p.newPipeline("ClientPool.CreateCommandMetadataPipeline")
 	if err != nil {
 		return nil, err
 	}
-	names := make([]clixml.Value, len(spec.Names))
-	for i, n := range spec.Names {
-		names[i] = n
+	if req.CommandType == 0 {
+		req.CommandType = 511
 	}
-	ct := spec.CommandType
-	if ct == 0 {
-		ct = 511
-	}
-	var ns, args clixml.Value
-	if spec.Namespace != nil {
-		items := make([]clixml.Value, len(spec.Namespace))
-		for i, n := range spec.Namespace {
-			items[i] = n
-		}
-		ns = arrayObject(tnObjectArray, items)
-	}
-	if spec.ArgumentList != nil {
-		args = arrayObject(tnObjectArray, spec.ArgumentList)
-	}
-	pl.create = MsgGetCommandMetadata
-	pl.body = msObject(
-		prop("Name", arrayObject(tnStringArray, names)),
-		prop("CommandType", ct),
-		prop("Namespace", ns),
-		prop("ArgumentList", args),
-	)
+	pl.body = &req
 	pl.noInput = true
 	return pl, nil
 }
@@ -183,84 +195,6 @@ func (p *ClientPool) AttachPipeline(pid clixml.GUID) (*ClientPipeline, error) {
 	return pl, nil
 }
 
-func (p *ClientPool) createPipelineBody(spec PipelineSpec) *clixml.Object {
-	var extra clixml.Value
-	if len(spec.ExtraStatements) > 0 {
-		stmts := make([]clixml.Value, len(spec.ExtraStatements))
-		for i, s := range spec.ExtraStatements {
-			stmts[i] = msObject(prop("Cmds", p.commandList(s)))
-		}
-		extra = listObject(tnPSObjectList, stmts)
-	}
-	opts := spec.RemoteStreamOptions
-	optName := "0"
-	if opts == remoteStreamAddInvInfo {
-		optName = "AddInvocationInfo"
-	} else if opts != 0 {
-		optName = fmt.Sprint(opts)
-	}
-	return msObject(
-		prop("NoInput", spec.NoInput),
-		prop("ApartmentState", enumObject(tnApartmentState, "UNKNOWN", apartmentStateUnknown)),
-		prop("RemoteStreamOptions", enumObject(tnRemoteStreamOptions, optName, opts)),
-		prop("AddToHistory", spec.AddToHistory),
-		prop("HostInfo", spec.HostInfo),
-		prop("PowerShell", msObject(
-			prop("IsNested", spec.IsNested),
-			prop("ExtraCmds", extra),
-			prop("Cmds", p.commandList(spec.Commands)),
-			prop("History", nil),
-			prop("RedirectShellErrorOutputPipe", spec.RedirectShellErrorOutputPipe),
-		)),
-		prop("IsNested", spec.IsNested),
-	)
-}
-
-func resultTypeObject(t PipelineResultType) *clixml.Object {
-	return enumObject(tnPipelineResultTypes, t.String(), int32(t))
-}
-
-// commandList encodes commands (MS-PSRP 2.2.3.12), leaving out the merge
-// fields the server's protocol version does not know.
-func (p *ClientPool) commandList(cmds []Command) *clixml.Object {
-	list := make([]clixml.Value, len(cmds))
-	for i, c := range cmds {
-		args := make([]clixml.Value, len(c.Args))
-		for j, a := range c.Args {
-			var name clixml.Value
-			if a.Name != "" {
-				name = a.Name
-			}
-			args[j] = msObject(prop("N", name), prop("V", a.Value))
-		}
-		var scope clixml.Value
-		if c.UseLocalScope != nil {
-			scope = *c.UseLocalScope
-		}
-		o := msObject(
-			prop("Cmd", c.Cmd),
-			prop("IsScript", c.IsScript),
-			prop("UseLocalScope", scope),
-			prop("MergeMyResult", resultTypeObject(c.MergeMyResult)),
-			prop("MergeToResult", resultTypeObject(c.MergeToResult)),
-			prop("MergePreviousResults", resultTypeObject(c.MergePreviousResults)),
-			prop("Args", listObject(tnPSObjectList, args)),
-		)
-		if p.serverAtLeast(2, 2) {
-			o.Members = append(o.Members,
-				prop("MergeError", resultTypeObject(c.MergeError)),
-				prop("MergeWarning", resultTypeObject(c.MergeWarning)),
-				prop("MergeVerbose", resultTypeObject(c.MergeVerbose)),
-				prop("MergeDebug", resultTypeObject(c.MergeDebug)))
-		}
-		if p.serverAtLeast(2, 3) {
-			o.Members = append(o.Members, prop("MergeInformation", resultTypeObject(c.MergeInformation)))
-		}
-		list[i] = o
-	}
-	return listObject(tnPSObjectList, list)
-}
-
 // ID returns the pipeline id (PID, = WSMan CommandId).
 func (pl *ClientPipeline) ID() clixml.GUID { return pl.id }
 
@@ -277,11 +211,9 @@ func (pl *ClientPipeline) Start() error {
 	if err := guardPool("ClientPipeline.Start", pl.pool.core.state, PoolOpened); err != nil {
 		return err
 	}
-	data, err := encodeBody(pl.body)
-	if err != nil {
-		return fmt.Errorf("psrp: encode pipeline: %w", err)
+	if err := pl.pool.core.send(pl.id, pl.body, StreamDefault, true); err != nil {
+		return err
 	}
-	pl.pool.core.queueRaw(pl.create, pl.id, data, StreamDefault, true)
 	pl.pool.pipelines[pl.id] = pl
 	pl.body = nil
 	pl.setState(PipelineRunning, nil)
@@ -293,7 +225,7 @@ func (pl *ClientPipeline) Send(v clixml.Value) error {
 	if err := pl.guardInput("ClientPipeline.Send"); err != nil {
 		return err
 	}
-	return pl.pool.core.queue(MsgPipelineInput, pl.id, v, StreamDefault)
+	return pl.pool.core.send(pl.id, &PipelineInputBody{Data: v}, StreamDefault, false)
 }
 
 // EndInput queues END_OF_PIPELINE_INPUT (MS-PSRP 2.2.2.18).
@@ -301,7 +233,9 @@ func (pl *ClientPipeline) EndInput() error {
 	if err := pl.guardInput("ClientPipeline.EndInput"); err != nil {
 		return err
 	}
-	pl.pool.core.queueRaw(MsgEndOfPipelineInput, pl.id, nil, StreamDefault, false)
+	if err := pl.pool.core.send(pl.id, &EndOfPipelineInputBody{}, StreamDefault, false); err != nil {
+		return err
+	}
 	pl.ended = true
 	return nil
 }
@@ -327,7 +261,7 @@ func (pl *ClientPipeline) HostResponse(ci int64, result clixml.Value, errRecord 
 	if !ok {
 		return fmt.Errorf("psrp: no pending host call %d on pipeline %s", ci, pl.id)
 	}
-	if err := pl.pool.core.queue(MsgPipelineHostResponse, pl.id, hostResponseBody(ci, mi, result, errRecord), StreamPromptResponse); err != nil {
+	if err := pl.pool.core.send(pl.id, &PipelineHostResponseBody{hostResponse(ci, mi, result, errRecord)}, StreamPromptResponse, false); err != nil {
 		return err
 	}
 	delete(pl.hostCalls, ci)
@@ -353,80 +287,42 @@ func (pl *ClientPipeline) setState(s PipelineState, rec *clixml.Object) {
 	pl.pool.core.emit(PipelineStateChanged{PipelineID: pl.id, State: s, Error: rec})
 }
 
-func decodeRecord(c *poolCore, m Message) (*clixml.Object, error) {
-	v, err := c.decodeData(m)
-	if err != nil {
-		return nil, err
-	}
-	o, ok := v.(*clixml.Object)
-	if !ok {
-		return nil, &bodyError{msg: m.Type.String(), field: "(body)", got: v}
-	}
-	return o, nil
-}
-
-func (pl *ClientPipeline) handle(m Message) error {
-	switch m.Type {
-	case MsgPipelineOutput:
-		v, err := pl.pool.core.decodeData(m)
-		if err != nil {
-			return err
-		}
-		pl.pool.core.emit(PipelineOutput{PipelineID: pl.id, Value: v})
-		return nil
-	case MsgPipelineState:
-		v, err := pl.pool.core.decodeData(m)
-		if err != nil {
-			return err
-		}
-		r := newReader("PIPELINE_STATE", v)
-		s := PipelineState(r.int32("PipelineState"))
-		rec := r.object("ExceptionAsErrorRecord")
-		if r.err != nil {
-			return r.err
-		}
-		switch s {
+func (pl *ClientPipeline) handle(m Message, b Body) error {
+	id := pl.id
+	switch b := b.(type) {
+	case *PipelineOutputBody:
+		pl.pool.core.emit(PipelineOutput{PipelineID: id, Value: b.Data})
+	case *PipelineStateBody:
+		switch b.State {
 		case PipelineRunning, PipelineStopping:
 			// psrpcore's server announces Running; nothing to do.
-			return nil
 		case PipelineCompleted, PipelineFailed, PipelineStopped:
 			if pl.state.Terminal() {
-				return &UnexpectedMessageError{Type: m.Type, PipelineID: pl.id, Reason: fmt.Sprintf("state %s after %s", s, pl.state)}
+				return &UnexpectedMessageError{Type: m.Type, PipelineID: id, Reason: fmt.Sprintf("state %s after %s", b.State, pl.state)}
 			}
-			pl.setState(s, rec)
-			return nil
+			pl.setState(b.State, b.Error)
+		default:
+			return &UnexpectedMessageError{Type: m.Type, PipelineID: id, Reason: fmt.Sprintf("server sent pipeline state %s", b.State)}
 		}
-		return &UnexpectedMessageError{Type: m.Type, PipelineID: pl.id, Reason: fmt.Sprintf("server sent pipeline state %s", s)}
-	case MsgPipelineHostCall:
-		call, err := decodeHostCall(&pl.pool.core, m)
-		if err != nil {
-			return err
+	case *PipelineHostCallBody:
+		if b.CallID != VoidCallID {
+			pl.hostCalls[b.CallID] = b.Method
 		}
-		if call.CallID != VoidCallID {
-			pl.hostCalls[call.CallID] = call.Method
-		}
-		pl.pool.core.emit(PipelineHostCall{PipelineID: pl.id, Call: call})
-		return nil
-	}
-	rec, err := decodeRecord(&pl.pool.core, m)
-	if err != nil {
-		return err
-	}
-	switch m.Type {
-	case MsgErrorRecord:
-		pl.pool.core.emit(PipelineErrorRecord{PipelineID: pl.id, Record: rec})
-	case MsgDebugRecord:
-		pl.pool.core.emit(PipelineDebugRecord{PipelineID: pl.id, Record: rec})
-	case MsgVerboseRecord:
-		pl.pool.core.emit(PipelineVerboseRecord{PipelineID: pl.id, Record: rec})
-	case MsgWarningRecord:
-		pl.pool.core.emit(PipelineWarningRecord{PipelineID: pl.id, Record: rec})
-	case MsgProgressRecord:
-		pl.pool.core.emit(PipelineProgressRecord{PipelineID: pl.id, Record: rec})
-	case MsgInformationRecord:
-		pl.pool.core.emit(PipelineInformationRecord{PipelineID: pl.id, Record: rec})
+		pl.pool.core.emit(PipelineHostCall{PipelineID: id, Call: b.HostCall})
+	case *ErrorRecordBody:
+		pl.pool.core.emit(PipelineErrorRecord{PipelineID: id, Record: b.Record})
+	case *DebugRecordBody:
+		pl.pool.core.emit(PipelineDebugRecord{PipelineID: id, Record: b.Record})
+	case *VerboseRecordBody:
+		pl.pool.core.emit(PipelineVerboseRecord{PipelineID: id, Record: b.Record})
+	case *WarningRecordBody:
+		pl.pool.core.emit(PipelineWarningRecord{PipelineID: id, Record: b.Record})
+	case *ProgressRecordBody:
+		pl.pool.core.emit(PipelineProgressRecord{PipelineID: id, Record: b.Record})
+	case *InformationRecordBody:
+		pl.pool.core.emit(PipelineInformationRecord{PipelineID: id, Record: b.Record})
 	default:
-		return &UnexpectedMessageError{Type: m.Type, PipelineID: pl.id, Reason: "not a client pipeline message"}
+		return &UnexpectedMessageError{Type: m.Type, PipelineID: id, Reason: "not a client pipeline message"}
 	}
 	return nil
 }

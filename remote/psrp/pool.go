@@ -37,18 +37,15 @@ func (c *poolCore) init(role string, dest Destination, id clixml.GUID, r io.Read
 	c.limits = l
 }
 
-// queue encodes a body and queues it for pipeline pid (zero: the pool).
-func (c *poolCore) queue(mt MessageType, pid clixml.GUID, body clixml.Value, stream string) error {
-	data, err := encodeBody(body)
+// send encodes a body and queues it for pipeline pid (zero: the pool).
+// last ends the packet after this message.
+func (c *poolCore) send(pid clixml.GUID, b Body, stream string, last bool) error {
+	data, err := EncodeBody(b)
 	if err != nil {
-		return fmt.Errorf("psrp: encode %s: %w", mt, err)
+		return err
 	}
-	c.queueRaw(mt, pid, data, stream, false)
+	c.out.push(&Message{Destination: c.dest, Type: b.MessageType(), RPID: c.id, PID: pid, Data: data}, stream, last)
 	return nil
-}
-
-func (c *poolCore) queueRaw(mt MessageType, pid clixml.GUID, data []byte, stream string, last bool) {
-	c.out.push(&Message{Destination: c.dest, Type: mt, RPID: c.id, PID: pid, Data: data}, stream, last)
 }
 
 func (c *poolCore) emit(e Event) { c.events = append(c.events, e) }
@@ -63,16 +60,20 @@ func (c *poolCore) setState(to RunspacePoolState) bool {
 	return true
 }
 
-// receive reassembles data and calls handle for each complete message.
-// Message-level failures become ProtocolErrorReceived events and are also
-// returned, joined, after every complete message has been handled.
-func (c *poolCore) receive(data []byte, handle func(Message) error) error {
+// receive reassembles data and calls handle with each complete message
+// and its decoded body. Message-level failures become
+// ProtocolErrorReceived events and are also returned, joined, after every
+// complete message has been handled.
+func (c *poolCore) receive(data []byte, handle func(Message, Body) error) error {
 	msgs, ferr := c.in.Feed(nil, data)
 	var errs []error
 	for _, raw := range msgs {
 		m, err := DecodeMessage(raw)
 		if err == nil {
-			err = handle(m)
+			var b Body
+			if b, err = m.DecodeBody(c.limits.CLIXML); err == nil {
+				err = handle(m, b)
+			}
 		}
 		if err != nil {
 			c.emit(ProtocolErrorReceived{Err: err})
@@ -112,11 +113,16 @@ func (e *UnexpectedMessageError) Error() string {
 	return fmt.Sprintf("psrp: unexpected %s for pipeline %s: %s", e.Type, e.PipelineID, e.Reason)
 }
 
-// decodeData decodes the CLIXML of a message body.
-func (c *poolCore) decodeData(m Message) (clixml.Value, error) {
-	v, err := clixml.DecodeWithLimits(m.Data, c.limits.CLIXML)
-	if err != nil {
-		return nil, fmt.Errorf("psrp: decode %s: %w", m.Type, err)
+func (c *poolCore) encryptSecureString(s string) (clixml.SecureString, error) {
+	if c.sessionKey == nil {
+		return "", ErrNoSessionKey
 	}
-	return v, nil
+	return clixml.EncryptSecureString(c.sessionKey, s)
+}
+
+func (c *poolCore) decryptSecureString(ss clixml.SecureString) (string, error) {
+	if c.sessionKey == nil {
+		return "", ErrNoSessionKey
+	}
+	return ss.Decrypt(c.sessionKey)
 }

@@ -35,14 +35,14 @@ func serverSeedPackets(t testing.TB) [][]byte {
 		pl := &ServerPipeline{pool: s, id: fuzzPipelineID, state: PipelineRunning, nextCallID: 1, hostCalls: map[int64]HostMethodID{}}
 		s.pipelines[fuzzPipelineID] = pl
 		must(pl.WriteOutput("out"))
-		must(pl.WriteError(errorRecordObject("e", "System.Exception", "E", 0, "Exception", 1)))
+		must(pl.WriteError(testErrorRecord("e", "System.Exception", "E", 0, "Exception", 1)))
 		must(pl.WriteWarning("w"))
-		must(pl.WriteProgress(msObject(prop("Activity", "a"))))
+		must(pl.WriteProgress(newMS(clixml.Property{Name: "Activity", Value: "a"})))
 		_, err := pl.HostCall(HostReadLine)
 		must(err)
 		_, err = s.HostCall(HostGetName)
 		must(err)
-		must(s.SendUserEvent(msObject(prop("PSEventArgs.EventIdentifier", int32(1)))))
+		must(s.SendUserEvent(UserEventBody{EventIdentifier: 1, SourceIdentifier: "x"}))
 		must(s.queueState(PoolBroken, nil))
 		must(pl.Complete())
 		seeds = append(seeds, drainPackets(s.DataToSend, max)...)
@@ -89,8 +89,8 @@ func clientSeedPackets(t testing.TB) [][]byte {
 	must(c.Open())
 	seeds := drainPackets(c.DataToSend, 0)
 	c.core.state = PoolOpened
-	pl := &ClientPipeline{pool: c, id: fuzzPipelineID, hostCalls: map[int64]HostMethodID{5: HostReadLine}, create: MsgCreatePipeline,
-		body: c.createPipelineBody(PipelineSpec{Commands: []Command{{Cmd: "Get-Item", Args: []Argument{{Name: "Path", Value: "x"}}}}})}
+	spec := PipelineSpec{Commands: []Command{{Cmd: "Get-Item", Args: []Argument{{Name: "Path", Value: "x"}}}}}
+	pl := &ClientPipeline{pool: c, id: fuzzPipelineID, hostCalls: map[int64]HostMethodID{5: HostReadLine}, body: spec.body(c.serverAtLeast)}
 	must(pl.Start())
 	must(pl.Send("in"))
 	must(pl.EndInput())

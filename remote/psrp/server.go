@@ -1,7 +1,6 @@
 package psrp
 
 import (
-	"encoding/base64"
 	"fmt"
 	"io"
 
@@ -42,7 +41,7 @@ type ServerPool struct {
 // NewServerPool returns a server pool in state BeforeOpen.
 func NewServerPool(cfg ServerConfig) *ServerPool {
 	if cfg.ApplicationPrivateData == nil {
-		cfg.ApplicationPrivateData = emptyPrimitiveDictionary()
+		cfg.ApplicationPrivateData = clixml.PSPrimitiveDictionary{}.Object()
 	}
 	s := &ServerPool{
 		cfg:          cfg,
@@ -135,11 +134,7 @@ func (s *ServerPool) setState(to RunspacePoolState, rec *clixml.Object) {
 }
 
 func (s *ServerPool) queueState(st RunspacePoolState, rec *clixml.Object) error {
-	body := msObject(prop("RunspaceState", int32(st)))
-	if rec != nil {
-		body.Members = append(body.Members, prop("ExceptionAsErrorRecord", rec))
-	}
-	return s.core.queue(MsgRunspacePoolState, clixml.GUID{}, body, StreamDefault)
+	return s.core.send(clixml.GUID{}, &RunspacePoolStateBody{State: st, Error: rec}, StreamDefault, false)
 }
 
 // Open accepts the client's INIT_RUNSPACEPOOL (MS-PSRP 3.2.5.3.2): it queues
@@ -149,7 +144,7 @@ func (s *ServerPool) Open() error {
 	if err := guardPool("ServerPool.Open", s.core.state, PoolOpening); err != nil {
 		return err
 	}
-	if err := s.core.queue(MsgSessionCapability, clixml.GUID{}, capabilityBody(), StreamDefault); err != nil {
+	if err := s.core.send(clixml.GUID{}, capabilityBody(), StreamDefault, false); err != nil {
 		return err
 	}
 	if err := s.queueOpened(); err != nil {
@@ -160,7 +155,7 @@ func (s *ServerPool) Open() error {
 }
 
 func (s *ServerPool) queueOpened() error {
-	if err := s.core.queue(MsgApplicationPrivateData, clixml.GUID{}, msObject(prop("ApplicationPrivateData", s.cfg.ApplicationPrivateData)), StreamDefault); err != nil {
+	if err := s.core.send(clixml.GUID{}, &ApplicationPrivateDataBody{Data: s.cfg.ApplicationPrivateData}, StreamDefault, false); err != nil {
 		return err
 	}
 	return s.queueState(PoolOpened, nil)
@@ -198,7 +193,7 @@ func (s *ServerPool) RequestPublicKey() error {
 	if err := guardPool("ServerPool.RequestPublicKey", s.core.state, PoolOpened); err != nil {
 		return err
 	}
-	return s.core.queue(MsgPublicKeyRequest, clixml.GUID{}, "", StreamDefault)
+	return s.core.send(clixml.GUID{}, &PublicKeyRequestBody{}, StreamDefault, false)
 }
 
 // HostCall queues RUNSPACEPOOL_HOST_CALL and returns its call id
@@ -212,7 +207,7 @@ func (s *ServerPool) HostCall(method HostMethodID, params ...clixml.Value) (int6
 	if !method.Void() {
 		ci = s.nextCallID
 	}
-	if err := s.core.queue(MsgRunspacePoolHostCall, clixml.GUID{}, hostCallBody(ci, method, params), StreamDefault); err != nil {
+	if err := s.core.send(clixml.GUID{}, &RunspacePoolHostCallBody{HostCall{CallID: ci, Method: method, Params: params}}, StreamDefault, false); err != nil {
 		return 0, err
 	}
 	if ci != VoidCallID {
@@ -222,13 +217,12 @@ func (s *ServerPool) HostCall(method HostMethodID, params ...clixml.Value) (int6
 	return ci, nil
 }
 
-// SendUserEvent queues USER_EVENT with an event object carrying the
-// PSEventArgs.* properties (MS-PSRP 2.2.2.12).
-func (s *ServerPool) SendUserEvent(event *clixml.Object) error {
+// SendUserEvent queues USER_EVENT (MS-PSRP 2.2.2.12).
+func (s *ServerPool) SendUserEvent(event UserEventBody) error {
 	if err := guardPool("ServerPool.SendUserEvent", s.core.state, PoolOpened); err != nil {
 		return err
 	}
-	return s.core.queue(MsgUserEvent, clixml.GUID{}, event, StreamDefault)
+	return s.core.send(clixml.GUID{}, &event, StreamDefault, false)
 }
 
 // RespondAvailability answers the request ci with RUNSPACE_AVAILABILITY
@@ -243,8 +237,7 @@ func (s *ServerPool) RespondAvailability(ci int64, value clixml.Value) error {
 	if !ok {
 		return fmt.Errorf("psrp: no pending availability request %d", ci)
 	}
-	body := msObject(prop("SetMinMaxRunspacesResponse", value), prop("ci", ci))
-	if err := s.core.queue(MsgRunspaceAvailability, clixml.GUID{}, body, StreamDefault); err != nil {
+	if err := s.core.send(clixml.GUID{}, &RunspaceAvailabilityBody{Response: value, CallID: ci}, StreamDefault, false); err != nil {
 		return err
 	}
 	delete(s.availability, ci)
@@ -261,17 +254,17 @@ func (s *ServerPool) RespondAvailability(ci int64, value clixml.Value) error {
 
 // EncryptSecureString encrypts s with the session key.
 func (s *ServerPool) EncryptSecureString(plain string) (clixml.SecureString, error) {
-	return encryptSecureString(s.core.sessionKey, plain)
+	return s.core.encryptSecureString(plain)
 }
 
 // DecryptSecureString decrypts a SecureString the client sent.
 func (s *ServerPool) DecryptSecureString(ss clixml.SecureString) (string, error) {
-	return decryptSecureString(s.core.sessionKey, ss)
+	return s.core.decryptSecureString(ss)
 }
 
-func (s *ServerPool) handle(m Message) error {
+func (s *ServerPool) handle(m Message, b Body) error {
 	if m.Destination != DestinationServer {
-		return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: fmt.Sprintf("destination %d", m.Destination)}
+		return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: fmt.Sprintf("destination %s", m.Destination)}
 	}
 	if s.core.id == (clixml.GUID{}) {
 		s.core.id = m.RPID
@@ -280,61 +273,67 @@ func (s *ServerPool) handle(m Message) error {
 	case PoolClosed, PoolBroken:
 		return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: "pool is " + s.core.state.String()}
 	}
-	switch m.Type {
-	case MsgSessionCapability:
-		return s.handleCapability(m)
-	case MsgInitRunspacePool:
-		return s.handleInit(m)
-	case MsgConnectRunspacePool:
-		return s.handleConnect(m)
+	switch b := b.(type) {
+	case *SessionCapabilityBody:
+		return s.handleCapability(m, b)
+	case *InitRunspacePoolBody:
+		return s.handleInit(m, b)
+	case *ConnectRunspacePoolBody:
+		return s.handleConnect(m, b)
 	}
 	if s.core.state != PoolOpened {
 		return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: "pool is " + s.core.state.String()}
 	}
-	switch m.Type {
-	case MsgPublicKey:
-		return s.handlePublicKey(m)
-	case MsgSetMaxRunspaces, MsgSetMinRunspaces, MsgGetAvailableRunspaces, MsgResetRunspaceState:
-		return s.handleAvailabilityRequest(m)
-	case MsgRunspacePoolHostResponse:
-		resp, err := decodeHostResponse(&s.core, m)
-		if err != nil {
-			return err
+	switch b := b.(type) {
+	case *PublicKeyBody:
+		return s.handlePublicKey(b)
+	case *SetMaxRunspacesBody:
+		return s.availabilityRequested(m, AvailabilityRequested{CallID: b.CallID, Request: RequestSetMaxRunspaces, Count: b.MaxRunspaces})
+	case *SetMinRunspacesBody:
+		return s.availabilityRequested(m, AvailabilityRequested{CallID: b.CallID, Request: RequestSetMinRunspaces, Count: b.MinRunspaces})
+	case *GetAvailableRunspacesBody:
+		return s.availabilityRequested(m, AvailabilityRequested{CallID: b.CallID, Request: RequestGetAvailableRunspaces})
+	case *ResetRunspaceStateBody:
+		return s.availabilityRequested(m, AvailabilityRequested{CallID: b.CallID, Request: RequestResetRunspaceState})
+	case *RunspacePoolHostResponseBody:
+		if _, ok := s.hostCalls[b.CallID]; !ok {
+			return &UnexpectedMessageError{Type: m.Type, Reason: fmt.Sprintf("no pending host call %d", b.CallID)}
 		}
-		if _, ok := s.hostCalls[resp.CallID]; !ok {
-			return &UnexpectedMessageError{Type: m.Type, Reason: fmt.Sprintf("no pending host call %d", resp.CallID)}
-		}
-		delete(s.hostCalls, resp.CallID)
-		resp.PipelineID = clixml.GUID{}
-		s.core.emit(resp)
+		delete(s.hostCalls, b.CallID)
+		s.core.emit(hostResponseReceived(clixml.GUID{}, &b.HostResponseData))
 		return nil
-	case MsgCreatePipeline, MsgGetCommandMetadata:
-		return s.handleCreatePipeline(m)
-	case MsgPipelineInput, MsgEndOfPipelineInput, MsgPipelineHostResponse:
+	case *CreatePipelineBody, *GetCommandMetadataBody:
+		return s.handleCreatePipeline(m, b)
+	case *PipelineInputBody, *EndOfPipelineInputBody, *PipelineHostResponseBody:
 		pl := s.pipelines[m.PID]
 		if pl == nil {
 			return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: "unknown pipeline"}
 		}
-		return pl.handle(m)
+		return pl.handle(m, b)
 	}
 	return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: "not a server pool message"}
 }
 
-func (s *ServerPool) handleCapability(m Message) error {
+func hostResponseReceived(pid clixml.GUID, d *HostResponseData) HostResponseReceived {
+	return HostResponseReceived{PipelineID: pid, CallID: d.CallID, Method: d.Method, Result: d.Result, Error: d.Error}
+}
+
+func (s *ServerPool) handleCapability(m Message, b *SessionCapabilityBody) error {
 	if s.core.state != PoolBeforeOpen && !s.connecting {
 		return &UnexpectedMessageError{Type: m.Type, Reason: "capability after open"}
 	}
-	c, err := decodeCapability(&s.core, m)
-	if err != nil {
-		return err
-	}
+	c := SessionCapabilityReceived(*b)
 	s.clientCap = &c
 	s.core.emit(c)
 	if c.ProtocolVersion.Major != ProtocolVersion.Major {
 		// MS-PSRP 3.2.5.3.1: incompatible versions break the pool.
 		err := fmt.Errorf("psrp: client protocol version %s is not compatible with %s", c.ProtocolVersion, ProtocolVersion)
-		rec := errorRecordObject(err.Error(), "System.Management.Automation.Remoting.PSRemotingDataStructureException",
-			"ServerClientVersionMismatch", errorCategoryInvalidOperation, "PSRemotingDataStructureException", hresultSystemException)
+		rec := (&clixml.ErrorRecord{
+			Message:               err.Error(),
+			FullyQualifiedErrorID: "ServerClientVersionMismatch",
+			Category:              clixml.ErrorCategoryInfo{Category: errorCategoryInvalidOperation, Reason: "PSRemotingDataStructureException"},
+			Exception:             clixml.ExceptionInfo{TypeNames: []string{"System.Management.Automation.Remoting.PSRemotingDataStructureException"}},
+		}).Object()
 		if qerr := s.queueState(PoolBroken, rec); qerr != nil {
 			return qerr
 		}
@@ -345,87 +344,44 @@ func (s *ServerPool) handleCapability(m Message) error {
 	return nil
 }
 
-func (s *ServerPool) handleInit(m Message) error {
+func (s *ServerPool) handleInit(m Message, b *InitRunspacePoolBody) error {
 	if s.core.state != PoolBeforeOpen || s.clientCap == nil {
 		return &UnexpectedMessageError{Type: m.Type, Reason: "INIT_RUNSPACEPOOL before SESSION_CAPABILITY or after open"}
 	}
-	v, err := s.core.decodeData(m)
-	if err != nil {
-		return err
-	}
-	r := newReader("INIT_RUNSPACEPOOL", v)
-	ev := RunspacePoolInitReceived{
-		MinRunspaces:         r.int32("MinRunspaces"),
-		MaxRunspaces:         r.int32("MaxRunspaces"),
-		HostInfo:             r.object("HostInfo"),
-		ApplicationArguments: r.object("ApplicationArguments"),
-	}
-	if r.err != nil {
-		return r.err
-	}
-	s.min, s.max = ev.MinRunspaces, ev.MaxRunspaces
-	s.hostInfo, s.appArgs = ev.HostInfo, ev.ApplicationArguments
+	s.min, s.max = b.MinRunspaces, b.MaxRunspaces
+	s.hostInfo, s.appArgs = b.HostInfo, b.ApplicationArguments
 	s.setState(PoolOpening, nil)
-	s.core.emit(ev)
+	s.core.emit(RunspacePoolInitReceived{
+		MinRunspaces:         b.MinRunspaces,
+		MaxRunspaces:         b.MaxRunspaces,
+		HostInfo:             b.HostInfo,
+		ApplicationArguments: b.ApplicationArguments,
+	})
 	return nil
 }
 
-func (s *ServerPool) handleConnect(m Message) error {
+func (s *ServerPool) handleConnect(m Message, b *ConnectRunspacePoolBody) error {
 	if !s.connecting || s.clientCap == nil {
 		return &UnexpectedMessageError{Type: m.Type, Reason: "CONNECT_RUNSPACEPOOL outside a WSMan Connect"}
 	}
-	v, err := s.core.decodeData(m)
-	if err != nil {
-		return err
-	}
-	var ev ConnectReceived
-	if o, ok := v.(*clixml.Object); ok {
-		r := newReader("CONNECT_RUNSPACEPOOL", o)
-		if _, ok := r.optional("MinRunspaces"); ok {
-			n := r.int32("MinRunspaces")
-			ev.MinRunspaces = &n
-		}
-		if _, ok := r.optional("MaxRunspaces"); ok {
-			n := r.int32("MaxRunspaces")
-			ev.MaxRunspaces = &n
-		}
-		if r.err != nil {
-			return r.err
-		}
-	}
 	// The new client needs a fresh key exchange (shared/PROTOCOL.md §4).
 	s.core.sessionKey = nil
-	if err := s.core.queue(MsgSessionCapability, clixml.GUID{}, capabilityBody(), StreamDefault); err != nil {
+	if err := s.core.send(clixml.GUID{}, capabilityBody(), StreamDefault, false); err != nil {
 		return err
 	}
-	data, err := encodeBody(msObject(prop("MinRunspaces", s.min), prop("MaxRunspaces", s.max)))
-	if err != nil {
+	if err := s.core.send(clixml.GUID{}, &RunspacePoolInitDataBody{MinRunspaces: s.min, MaxRunspaces: s.max}, StreamDefault, true); err != nil {
 		return err
 	}
-	s.core.queueRaw(MsgRunspacePoolInitData, clixml.GUID{}, data, StreamDefault, true)
 	if err := s.queueOpened(); err != nil {
 		return err
 	}
 	s.connecting = false
-	s.core.emit(ev)
+	s.core.emit(ConnectReceived{MinRunspaces: b.MinRunspaces, MaxRunspaces: b.MaxRunspaces})
 	return nil
 }
 
-func (s *ServerPool) handlePublicKey(m Message) error {
-	v, err := s.core.decodeData(m)
-	if err != nil {
-		return err
-	}
-	r := newReader("PUBLIC_KEY", v)
-	text := r.string("PublicKey")
-	if r.err != nil {
-		return r.err
-	}
-	blob, err := base64.StdEncoding.DecodeString(text)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrKeyBlob, err)
-	}
-	pub, err := ParsePublicKeyBlob(blob)
+func (s *ServerPool) handlePublicKey(b *PublicKeyBody) error {
+	pub, err := ParsePublicKeyBlob(b.PublicKey)
 	if err != nil {
 		return err
 	}
@@ -437,8 +393,7 @@ func (s *ServerPool) handlePublicKey(m Message) error {
 	if err != nil {
 		return err
 	}
-	body := msObject(prop("EncryptedSessionKey", base64.StdEncoding.EncodeToString(enc)))
-	if err := s.core.queue(MsgEncryptedSessionKey, clixml.GUID{}, body, StreamDefault); err != nil {
+	if err := s.core.send(clixml.GUID{}, &EncryptedSessionKeyBody{EncryptedSessionKey: enc}, StreamDefault, false); err != nil {
 		return err
 	}
 	s.core.sessionKey = key
@@ -446,27 +401,7 @@ func (s *ServerPool) handlePublicKey(m Message) error {
 	return nil
 }
 
-func (s *ServerPool) handleAvailabilityRequest(m Message) error {
-	v, err := s.core.decodeData(m)
-	if err != nil {
-		return err
-	}
-	var ev AvailabilityRequested
-	r := newReader("availability request", v)
-	switch m.Type {
-	case MsgSetMaxRunspaces:
-		ev.Request, ev.Count = RequestSetMaxRunspaces, r.int32("MaxRunspaces")
-	case MsgSetMinRunspaces:
-		ev.Request, ev.Count = RequestSetMinRunspaces, r.int32("MinRunspaces")
-	case MsgGetAvailableRunspaces:
-		ev.Request = RequestGetAvailableRunspaces
-	default:
-		ev.Request = RequestResetRunspaceState
-	}
-	ev.CallID = r.int64("ci")
-	if r.err != nil {
-		return r.err
-	}
+func (s *ServerPool) availabilityRequested(m Message, ev AvailabilityRequested) error {
 	if _, dup := s.availability[ev.CallID]; dup {
 		return &UnexpectedMessageError{Type: m.Type, Reason: fmt.Sprintf("call id %d already pending", ev.CallID)}
 	}
@@ -475,7 +410,7 @@ func (s *ServerPool) handleAvailabilityRequest(m Message) error {
 	return nil
 }
 
-func (s *ServerPool) handleCreatePipeline(m Message) error {
+func (s *ServerPool) handleCreatePipeline(m Message, b Body) error {
 	if m.PID == (clixml.GUID{}) {
 		return &UnexpectedMessageError{Type: m.Type, Reason: "zero pipeline id"}
 	}
@@ -484,24 +419,13 @@ func (s *ServerPool) handleCreatePipeline(m Message) error {
 		// PowerShell object under the same id; Windows accepts it).
 		return &UnexpectedMessageError{Type: m.Type, PipelineID: m.PID, Reason: "pipeline exists"}
 	}
-	v, err := s.core.decodeData(m)
-	if err != nil {
-		return err
-	}
 	pl := &ServerPipeline{pool: s, id: m.PID, state: PipelineRunning, nextCallID: 1, hostCalls: make(map[int64]HostMethodID)}
-	if m.Type == MsgGetCommandMetadata {
-		md, err := parseCommandMetadata(v)
-		if err != nil {
-			return err
-		}
-		pl.Metadata = &md
+	switch b := b.(type) {
+	case *GetCommandMetadataBody:
+		pl.Metadata = b
 		pl.Spec.NoInput = true
-	} else {
-		spec, err := parsePipelineSpec(v)
-		if err != nil {
-			return err
-		}
-		pl.Spec = spec
+	case *CreatePipelineBody:
+		pl.Spec = specFromBody(b)
 	}
 	s.pipelines[m.PID] = pl
 	s.core.emit(PipelineCreated{Pipeline: pl})

@@ -104,17 +104,19 @@ func (r *serverReplay) serverSent(p vectorPayload) {
 		if m.Type != MsgPipelineHostCall && m.Type != MsgRunspacePoolHostCall {
 			continue
 		}
-		call, err := decodeHostCall(&s.core, m)
+		b, err := m.DecodeBody(clixml.Limits{})
 		if err != nil {
 			r.t.Fatalf("%s: %v", p.Where, err)
 		}
-		if call.CallID == VoidCallID {
-			continue
-		}
-		if m.Type == MsgRunspacePoolHostCall {
-			s.hostCalls[call.CallID] = call.Method
-		} else if pl := s.Pipeline(m.PID); pl != nil {
-			pl.hostCalls[call.CallID] = call.Method
+		switch b := b.(type) {
+		case *RunspacePoolHostCallBody:
+			if b.CallID != VoidCallID {
+				s.hostCalls[b.CallID] = b.Method
+			}
+		case *PipelineHostCallBody:
+			if pl := s.Pipeline(m.PID); pl != nil && b.CallID != VoidCallID {
+				pl.hostCalls[b.CallID] = b.Method
+			}
 		}
 	}
 }
@@ -176,7 +178,7 @@ var serverReplayChecks = map[string]func(t *testing.T, evs []Event){
 		var names [][]string
 		for _, e := range evs {
 			if pc, ok := e.(PipelineCreated); ok && pc.Pipeline.Metadata != nil {
-				names = append(names, pc.Pipeline.Metadata.Names)
+				names = append(names, pc.Pipeline.Metadata.Name)
 			}
 		}
 		if fmt.Sprint(names) != "[[new-pssession*] [new-*] [Get-*]]" {
