@@ -12,10 +12,6 @@ type enumeration struct {
 	seq   uint64
 }
 
-// maxEnumerations bounds the open enumeration contexts; the oldest is
-// dropped beyond it.
-const maxEnumerations = 64
-
 const selectorFilterDialect = "http://schemas.dmtf.org/wbem/wsman/1/wsman/SelectorFilter"
 
 // enumerateShells lists the caller's shells (Get-PSSession -ComputerName).

@@ -21,6 +21,8 @@ const (
 	CodeInvalidSelectors   = 2150858843
 	CodeInvalidContext     = 2150858796 // ERROR_WSMAN_INVALID_ENUMERATION_CONTEXT
 	CodeInUseCannotConnect = 2150859213
+	CodeQuotaMaxShells     = 2150859173
+	CodeQuotaMaxCommands   = 2150859241
 )
 
 // Fault is a WS-Man SOAP fault (MS-WSMV 2.2.4.43) as this endpoint sends it.

@@ -189,7 +189,7 @@ func TestDefaultIdleTimeout(t *testing.T) {
 // FuzzParseRequest feeds request envelopes (seeded with every request of
 // the recorded Windows exchanges) to the parser: it must never panic.
 func FuzzParseRequest(f *testing.F) {
-	files, _ := filepath.Glob("../../../shared/vectors/windows/*.yml")
+	files, _ := filepath.Glob(filepath.Join(vectorsDir(), "*.yml"))
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {

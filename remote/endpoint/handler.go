@@ -41,12 +41,6 @@ const (
 	DefaultIdleTimeout      = 7200 * time.Second
 	DefaultMaxIdleTimeout   = 2147483647 * time.Millisecond
 	DefaultOperationTimeout = 60 * time.Second
-	// DefaultBufferLimit is the per-command output buffered before Block
-	// pauses the engine or Drop discards the oldest messages.
-	DefaultBufferLimit = 1 << 20
-	// MaxRequestBytes bounds a request body (cfg:MaxEnvelopeSizekb = 500
-	// plus room for the multipart wrapper is handled by the auth layer).
-	MaxRequestBytes = maxEnvelopeSizeKB * 1024
 )
 
 // Config configures a Handler. The zero value serves Microsoft.PowerShell
@@ -74,6 +68,9 @@ type Config struct {
 	MaxIdleTimeout time.Duration
 	// BufferLimit is the per-command buffer limit (DefaultBufferLimit).
 	BufferLimit int
+	// MaxShellsPerUser (DefaultMaxShellsPerUser) and MaxCommandsPerShell
+	// (DefaultMaxCommandsPerShell) bound what one user may hold.
+	MaxShellsPerUser, MaxCommandsPerShell int
 }
 
 // Handler is the /wsman http.Handler. Close it to stop every shell.
@@ -122,6 +119,12 @@ func New(cfg Config) *Handler {
 	}
 	if h.cfg.BufferLimit <= 0 {
 		h.cfg.BufferLimit = DefaultBufferLimit
+	}
+	if h.cfg.MaxShellsPerUser <= 0 {
+		h.cfg.MaxShellsPerUser = DefaultMaxShellsPerUser
+	}
+	if h.cfg.MaxCommandsPerShell <= 0 {
+		h.cfg.MaxCommandsPerShell = DefaultMaxCommandsPerShell
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	if _, real := h.clock.(realClock); real {

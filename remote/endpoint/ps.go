@@ -315,9 +315,9 @@ func (h *Handler) psCommandStart(c *call, s *shell) (string, *Fault) {
 		cancel()
 		return "", faultDisconnected()
 	}
-	if _, dup := s.commands[id]; dup {
+	if f := h.checkCommandQuotaLocked(s, id); f != nil {
 		cancel()
-		return "", faultInvalidParameter("command " + id + " already exists")
+		return "", f
 	}
 	s.commands[id] = cmd
 	s.order = append(s.order, id)

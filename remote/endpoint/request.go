@@ -181,14 +181,6 @@ type pullBody struct {
 	MaxElements string `xml:"http://schemas.xmlsoap.org/ws/2004/09/enumeration MaxElements"`
 }
 
-// Limits on what a request may carry (MS-WSMV 3.1.4.1.8 MaxEnvelopeSize).
-const (
-	minEnvelopeSize     = 8192
-	defaultEnvelopeSize = 153600
-	maxEnvelopeSizeKB   = 500 // cfg:MaxEnvelopeSizekb announced by Get on config
-	maxOperationTimeout = 10 * time.Minute
-)
-
 // parseRequest decodes a request envelope and checks the headers every
 // operation needs. Errors are faults ready to send.
 func parseRequest(data []byte) (*request, *Fault) {

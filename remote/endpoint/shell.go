@@ -36,8 +36,9 @@ type shell struct {
 	cancel context.CancelFunc
 
 	// WinRS
-	workdir string
-	env     []string
+	workdir    string // where processes run
+	winWorkdir string // the WorkingDirectory the client asked for
+	env        []string
 
 	// PowerShell
 	ps *psShell
@@ -80,6 +81,16 @@ func (h *Handler) register(s *shell) *Fault {
 	if h.closed {
 		return faultInternal("the endpoint is shutting down")
 	}
+	n := 0
+	for _, other := range h.shells {
+		if other.owner == s.owner {
+			n++
+		}
+	}
+	if n >= h.cfg.MaxShellsPerUser {
+		return &Fault{Subcode: "w:QuotaLimit", WSManCode: CodeQuotaMaxShells,
+			Message: fmt.Sprintf("The WS-Management service cannot process the request. This user is allowed a maximum number of %d shells, which has been exceeded.", h.cfg.MaxShellsPerUser)}
+	}
 	if _, dup := h.shells[s.id]; dup {
 		return &Fault{Subcode: "w:AlreadyExists", WSManCode: 2150858803,
 			Message: "The WS-Management service cannot create the resource because it already exists: shell " + s.id}
@@ -107,6 +118,19 @@ func (h *Handler) nameUsedLocked(name string) bool {
 		}
 	}
 	return false
+}
+
+// checkCommandQuotaLocked refuses a duplicate command id or one command
+// too many. h.mu must be held.
+func (h *Handler) checkCommandQuotaLocked(s *shell, id string) *Fault {
+	if _, dup := s.commands[id]; dup {
+		return faultInvalidParameter("command " + id + " already exists")
+	}
+	if len(s.commands) >= h.cfg.MaxCommandsPerShell {
+		return &Fault{Subcode: "w:QuotaLimit", WSManCode: CodeQuotaMaxCommands,
+			Message: fmt.Sprintf("The WS-Management service cannot process the request: a shell may run at most %d commands.", h.cfg.MaxCommandsPerShell)}
+	}
+	return nil
 }
 
 // expired reports whether s outlived its idle timeout at now.
@@ -169,6 +193,9 @@ func (h *Handler) shellXMLLocked(s *shell, usage bool) string {
 	b.WriteString(elem("rsp:ResourceUri", s.resourceURI))
 	b.WriteString(elem("rsp:Owner", owner))
 	b.WriteString(elem("rsp:ClientIP", s.clientIP))
+	if s.winWorkdir != "" {
+		b.WriteString(elem("rsp:WorkingDirectory", s.winWorkdir))
+	}
 	b.WriteString(elem("rsp:ProcessId", fmt.Sprint(os.Getpid())))
 	b.WriteString(elem("rsp:IdleTimeOut", formatSeconds(s.idleTimeout)))
 	b.WriteString(elem("rsp:InputStreams", s.inputStreams))

@@ -28,10 +28,6 @@ type winrsCommand struct {
 	cancel         context.CancelFunc
 }
 
-// winrsMaxBuffered bounds the unreceived output per stream; the reader
-// waits for the client beyond it.
-const winrsMaxBuffered = 1 << 20
-
 func (h *Handler) winrsCreate(c *call) (string, *Fault) {
 	b := c.req.Body.Shell
 	if b == nil {
@@ -42,6 +38,11 @@ func (h *Handler) winrsCreate(c *call) (string, *Fault) {
 		return "", f
 	}
 	s.workdir = strings.TrimSpace(b.WorkingDirectory)
+	s.winWorkdir = s.workdir
+	if isWindowsPath(s.workdir) {
+		// A Windows client's directory (C:\Windows): echoed, not used.
+		s.workdir = ""
+	}
 	if s.workdir != "" {
 		if st, err := os.Stat(s.workdir); err != nil || !st.IsDir() {
 			s.cancel()
@@ -105,18 +106,38 @@ func (h *Handler) winrsCommandStart(c *call, s *shell) (string, *Fault) {
 		return "", faultInvalidParameter("the command line is empty")
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
-	wc := &winrsCommand{stdin: make(chan []byte, 64), cancel: cancel}
+	wc := &winrsCommand{stdin: make(chan []byte, winrsStdinQueue), cancel: cancel}
 	cmd := &command{id: id, line: line, w: wc}
 	h.mu.Lock()
-	if _, dup := s.commands[id]; dup {
+	if f := h.checkCommandQuotaLocked(s, id); f != nil {
 		h.mu.Unlock()
 		cancel()
-		return "", faultInvalidParameter("command " + id + " already exists")
+		return "", f
 	}
 	s.commands[id] = cmd
 	s.order = append(s.order, id)
 	h.mu.Unlock()
 
+	skipCmd := false
+	for _, o := range c.req.Header.Options {
+		if o.Name == "WINRS_SKIP_CMD_SHELL" && isTrue(o.Value) {
+			skipCmd = true
+		}
+	}
+	if skipCmd {
+		// Without cmd.exe the program is started directly: it must exist
+		// (test_winrs_no_cmd_shell.yml).
+		exe := strings.TrimSpace(b.Command)
+		if _, err := exec.LookPath(exe); err != nil && !(isWindowsPath(exe) && isPowerShellExe(exe)) {
+			h.mu.Lock()
+			delete(s.commands, id)
+			s.order = s.order[:len(s.order)-1]
+			h.mu.Unlock()
+			cancel()
+			return "", &Fault{Receiver: true, Subcode: "w:InternalError", WSManCode: 2147942402,
+				Message: "The system cannot find the file specified. "}
+		}
+	}
 	if script, ok := powershellScript(line); ok {
 		h.wg.Add(1)
 		go h.runOneShot(ctx, s, cmd, script)
@@ -344,6 +365,12 @@ func (h *Handler) winrsReceive(c *call, s *shell) (string, *Fault) {
 	if b == nil {
 		return "", faultSchema("Receive needs an rsp:Receive body")
 	}
+	if strings.TrimSpace(b.DesiredStream.CommandID) == "" {
+		// Windows' cmd plugin answers ERROR_INVALID_PARAMETER
+		// (test_winrs_fail_poll_process.yml).
+		return "", &Fault{Subcode: "w:InvalidParameter", WSManCode: 87,
+			Detail: "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/InvalidValue", Message: "The parameter is incorrect. "}
+	}
 	cmd, f := h.winrsCommand(s, b.DesiredStream.CommandID)
 	if f != nil {
 		return "", f
@@ -421,8 +448,7 @@ func powershellScript(line string) (string, bool) {
 	if len(f) == 0 {
 		return "", false
 	}
-	exe := strings.ToLower(f[0])
-	if exe != "powershell" && exe != "powershell.exe" && exe != "pwsh" && exe != "pwsh.exe" {
+	if !isPowerShellExe(f[0]) {
 		return "", false
 	}
 	rest := strings.TrimSpace(line[len(f[0]):])
@@ -449,6 +475,18 @@ func powershellScript(line string) (string, bool) {
 		}
 	}
 	return "", true
+}
+
+// isPowerShellExe reports whether word names powershell or pwsh, bare or
+// as a Windows path (C:\Windows\...\powershell.exe).
+func isPowerShellExe(word string) bool {
+	exe := strings.ToLower(word[strings.LastIndexAny(word, `\/`)+1:])
+	return exe == "powershell" || exe == "powershell.exe" || exe == "pwsh" || exe == "pwsh.exe"
+}
+
+// isWindowsPath reports whether p is a drive-letter or UNC path.
+func isWindowsPath(p string) bool {
+	return len(p) >= 2 && p[1] == ':' && (p[0]|0x20 >= 'a' && p[0]|0x20 <= 'z') || strings.HasPrefix(p, `\\`)
 }
 
 func decodeUTF16Base64(s string) (string, bool) {
