@@ -8,4 +8,19 @@
 // and never sleeps. Callers feed it bytes received from a transport
 // (WinRM streams, an SSH subsystem) and drain the bytes it wants to send.
 // Every size the peer controls is bounded by Limits.
+//
+// The wire layer on its own, receiving:
+//
+//	var r psrp.Reassembler              // one per peer and stream; Reset on Connect
+//	msgs, err := r.Feed(nil, streamBytes) // fragments → whole messages
+//	for _, raw := range msgs {
+//		m, err := psrp.DecodeMessage(raw)         // header; Data without BOM
+//		body, err := m.DecodeBody(clixml.Limits{}) // e.g. *psrp.PipelineOutputBody
+//	}
+//
+// and sending:
+//
+//	var fz psrp.Fragmenter // one per sender: ObjectIds 1, 2, … for pool and pipelines
+//	m, err := psrp.NewMessage(psrp.DestinationServer, rpid, pid, &psrp.PipelineInputBody{Data: "x"})
+//	packet := fz.Append(nil, m.Encode(), maxBlob)
 package psrp
