@@ -159,17 +159,19 @@ type RemoteHostResponse struct {
 	CallID int64
 	Method MethodID
 	Result Value
-	// Error, when not nil, is the ErrorRecord Obj sent as me; Result is
-	// then not sent.
+	// Error, when not nil, is the ErrorRecord Obj sent as me (build it with
+	// ErrorRecord.Object); Result is then not sent.
 	Error *Object
 }
 
-// Object builds the response the way PowerShell's client sends it.
+// Object builds the response the way PowerShell's client sends it
+// (RemoteHostResponse.Encode): mr only when there is a non-nil result, me
+// when the method failed.
 func (r *RemoteHostResponse) Object() *Object {
 	props := []Property{{"ci", r.CallID}, {"mi", r.Method.object()}}
 	if r.Error != nil {
 		props = append(props, Property{"me", r.Error})
-	} else {
+	} else if r.Result != nil {
 		props = append(props, Property{"mr", r.Result})
 	}
 	return ms(props...)

@@ -105,6 +105,23 @@ type ErrorRecord struct {
 	MergedToOutput bool
 }
 
+// NewErrorRecord returns an ErrorRecord for an exception of type
+// exceptionType (a full .NET name such as
+// "System.Management.Automation.RuntimeException") with the category
+// reason set to its short name, as PowerShell does.
+func NewErrorRecord(exceptionType, message, fullyQualifiedErrorID string, category ErrorCategory) *ErrorRecord {
+	reason := exceptionType
+	if i := strings.LastIndexByte(reason, '.'); i >= 0 {
+		reason = reason[i+1:]
+	}
+	return &ErrorRecord{
+		Message:               message,
+		FullyQualifiedErrorID: fullyQualifiedErrorID,
+		Category:              ErrorCategoryInfo{Category: category, Reason: reason},
+		Exception:             ExceptionInfo{TypeNames: []string{exceptionType}, Message: message},
+	}
+}
+
 // ParseErrorRecord reads an ErrorRecord object.
 func ParseErrorRecord(v Value) (*ErrorRecord, error) {
 	const view = "ErrorRecord"

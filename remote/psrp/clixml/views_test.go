@@ -685,3 +685,54 @@ func (o *Object) withEntry(key int32, v Value) *Object {
 	}
 	return o
 }
+
+func TestNewErrorRecord(t *testing.T) {
+	e := NewErrorRecord("System.Management.Automation.CommandNotFoundException", "The term 'x' is not recognized.", "CommandNotFoundException", ErrorCategory(13))
+	if got, want := e.CategoryLine(), "    + CategoryInfo          : ObjectNotFound: (:) [], CommandNotFoundException"; got != want {
+		t.Errorf("CategoryLine = %q, want %q", got, want)
+	}
+	v, err := Decode([]byte(mustEncode(t, e.Object())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseErrorRecord(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := *e
+	want.Exception.TypeNames = []string{"System.Management.Automation.CommandNotFoundException", "System.SystemException", "System.Exception", "System.Object"}
+	want.Exception.HResult = -2146233087
+	want.Category.Message = "ObjectNotFound: (:) [], CommandNotFoundException"
+	if diff := cmp.Diff(&want, back); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if back.ConsoleText() != "The term 'x' is not recognized.\n"+want.CategoryLine()+"\n    + FullyQualifiedErrorId : CommandNotFoundException" {
+		t.Errorf("ConsoleText = %q", back.ConsoleText())
+	}
+}
+
+func TestRemoteHostResponseError(t *testing.T) {
+	me := NewErrorRecord("System.Management.Automation.Host.HostException", "no UI", "HostException", 0).Object()
+	r := &RemoteHostResponse{CallID: 7, Method: MethodReadLine, Error: me}
+	v, err := Decode([]byte(mustEncode(t, r.Object())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseRemoteHostResponse(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.CallID != 7 || back.Method != MethodReadLine || back.Result != nil || back.Error == nil {
+		t.Fatalf("response = %+v", back)
+	}
+	if e, err := ParseErrorRecord(back.Error); err != nil || e.Message != "no UI" {
+		t.Errorf("me = %+v, %v", e, err)
+	}
+	if _, ok := v.(*Object).Member("mr"); ok {
+		t.Error("mr sent with me")
+	}
+	nilResult := mustEncode(t, (&RemoteHostResponse{CallID: 1, Method: MethodSetShouldExit}).Object())
+	if strings.Contains(nilResult, `"mr"`) {
+		t.Errorf("nil result sent as mr: %s", nilResult)
+	}
+}
