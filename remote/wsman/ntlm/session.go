@@ -140,3 +140,29 @@ func (s *Session) Unseal(sig, sealed []byte) ([]byte, error) {
 	s.inSeq++
 	return plain, nil
 }
+
+// MakeSignature returns the signature of msg without sealing it (GSS_GetMIC,
+// MS-NLMP 3.4.4.2). It consumes an outbound sequence number and advances the
+// RC4 stream exactly like Seal; SPNEGO's mechListMIC is made this way.
+func (s *Session) MakeSignature(msg []byte) ([]byte, error) {
+	if s.broken {
+		return nil, ErrSessionBroken
+	}
+	sig := s.checksum(s.outSignKey, s.outSeal, s.outSeq, msg)
+	s.outSeq++
+	return sig, nil
+}
+
+// VerifySignature checks a GSS_GetMIC signature of msg from the peer
+// (GSS_VerifyMIC); it consumes an inbound sequence number.
+func (s *Session) VerifySignature(msg, sig []byte) error {
+	if s.broken {
+		return ErrSessionBroken
+	}
+	if len(sig) != SignatureSize || !hmac.Equal(sig, s.checksum(s.inSignKey, s.inSeal, s.inSeq, msg)) {
+		s.broken = true
+		return errors.New("ntlm: signature does not verify")
+	}
+	s.inSeq++
+	return nil
+}

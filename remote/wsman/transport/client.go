@@ -407,9 +407,11 @@ func (c *Client) handshake(ctx context.Context, l *lane) error {
 			Reason: "the server does not accept NTLM (Negotiate)"}
 	}
 	if !ntlm.IsNTLMToken(chal) {
-		if chal, err = spnegoInner(chal); err != nil {
+		sp, err := spnegoInner(chal)
+		if err != nil {
 			return err
 		}
+		chal = sp.mech
 	}
 	auth, err := ini.Authenticate(chal)
 	if err != nil {

@@ -25,7 +25,7 @@ import (
 // noProxy keeps tests independent of the environment's proxy settings.
 func noProxy(*url.URL) (*url.URL, error) { return nil, nil }
 
-func newClient(t *testing.T, cfg Config) *Client {
+func newClient(t testing.TB, cfg Config) *Client {
 	t.Helper()
 	if cfg.Proxy == nil {
 		cfg.Proxy = noProxy

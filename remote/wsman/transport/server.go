@@ -71,12 +71,13 @@ type userKey struct{}
 
 // connState is the security context of one TCP connection.
 type connState struct {
-	mu       sync.Mutex
-	acceptor *ntlm.Acceptor
-	spnego   bool
-	scheme   string // "Negotiate" or "NTLM", echoed in challenges
-	session  *ntlm.Session
-	user     string
+	mu        sync.Mutex
+	acceptor  *ntlm.Acceptor
+	spnego    bool
+	mechTypes []byte // DER MechTypeList of the SPNEGO NegTokenInit
+	scheme    string // "Negotiate" or "NTLM", echoed in challenges
+	session   *ntlm.Session
+	user      string
 }
 
 // NewServerAuth wraps next.
@@ -233,12 +234,14 @@ func (s *ServerAuth) negotiateStep(w http.ResponseWriter, r *http.Request, cs *c
 		return false
 	}
 	spnego := !ntlm.IsNTLMToken(tok)
+	var sp *spnegoToken
 	if spnego {
-		if tok, err = spnegoInner(tok); err != nil || !ntlm.IsNTLMToken(tok) {
+		if sp, err = spnegoInner(tok); err != nil || !ntlm.IsNTLMToken(sp.mech) {
 			s.log.Info("unsupported Negotiate token", "remote", r.RemoteAddr, "err", err)
 			s.challenge(w, r, cs, http.StatusUnauthorized)
 			return false
 		}
+		tok = sp.mech
 	}
 	if len(tok) >= 12 && tok[8] == 1 { // NEGOTIATE_MESSAGE: start a new context on this connection
 		acc, err := ntlm.NewAcceptor(ntlm.AcceptorConfig{
@@ -257,9 +260,11 @@ func (s *ServerAuth) negotiateStep(w http.ResponseWriter, r *http.Request, cs *c
 			return false
 		}
 		cs.acceptor, cs.spnego, cs.scheme, cs.session, cs.user = acc, spnego, canonicalScheme(scheme), nil, ""
+		cs.mechTypes = nil
 		out := chal
 		if spnego {
-			out = spnegoResp(negAcceptIncomplete, oidNTLM, chal)
+			cs.mechTypes = sp.mechTypes
+			out = spnegoResp(negAcceptIncomplete, oidNTLM, chal, nil)
 		}
 		w.Header().Set("WWW-Authenticate", cs.scheme+" "+base64.StdEncoding.EncodeToString(out))
 		w.WriteHeader(http.StatusUnauthorized)
@@ -277,11 +282,27 @@ func (s *ServerAuth) negotiateStep(w http.ResponseWriter, r *http.Request, cs *c
 		return false
 	}
 	domain, user := acc.User()
-	cs.session, cs.user = acc.Session(), joinUser(domain, user)
-	s.log.Info("NTLM authenticated", "remote", r.RemoteAddr, "user", cs.user)
+	sess := acc.Session()
 	if cs.spnego {
-		w.Header().Set("WWW-Authenticate", cs.scheme+" "+base64.StdEncoding.EncodeToString(spnegoResp(negAcceptCompleted, nil, nil)))
+		// mechListMIC (RFC 4178 5) is an NTLM signature over the client's
+		// MechTypeList; it uses the first sequence number of each direction,
+		// so it must be checked and answered before any sealed message.
+		var mic []byte
+		if sp != nil && sp.mechListMIC != nil {
+			if err := sess.VerifySignature(cs.mechTypes, sp.mechListMIC); err != nil {
+				s.log.Info("SPNEGO mechListMIC rejected", "remote", r.RemoteAddr, "err", err)
+				s.challenge(w, r, cs, http.StatusUnauthorized)
+				return false
+			}
+			if mic, err = sess.MakeSignature(cs.mechTypes); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return false
+			}
+		}
+		w.Header().Set("WWW-Authenticate", cs.scheme+" "+base64.StdEncoding.EncodeToString(spnegoResp(negAcceptCompleted, nil, nil, mic)))
 	}
+	cs.session, cs.user = sess, joinUser(domain, user)
+	s.log.Info("NTLM authenticated", "remote", r.RemoteAddr, "user", cs.user)
 	if len(body) == 0 {
 		w.WriteHeader(http.StatusOK) // end of the empty-body handshake (PROTOCOL.md §6.1)
 		return false

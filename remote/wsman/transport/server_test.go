@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/asn1"
 	"encoding/base64"
@@ -76,7 +77,7 @@ func (l *wireLog) encryptedCount() int {
 }
 
 // startServer runs ServerAuth+inner on 127.0.0.1, plain HTTP or TLS.
-func startServer(t *testing.T, inner http.Handler, cfg ServerConfig, useTLS bool) (*httptest.Server, *wireLog) {
+func startServer(t testing.TB, inner http.Handler, cfg ServerConfig, useTLS bool) (*httptest.Server, *wireLog) {
 	t.Helper()
 	if cfg.Users == nil {
 		cfg.Users = testUsers
@@ -185,54 +186,85 @@ func TestServerMasterzenWinRM(t *testing.T) {
 	}
 }
 
+// TestServerSPNEGOWrappedNTLM: NTLM inside SPNEGO with mechListMIC (as
+// pyspnego and Windows send it), then sealed requests on the same connection.
 func TestServerSPNEGOWrappedNTLM(t *testing.T) {
 	srv, _ := startServer(t, echoHandler(), ServerConfig{}, false)
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	send := func(authz, ct string, body []byte) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+"/wsman", bytes.NewReader(body))
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		req.Header.Set("Content-Type", ct)
+		if err := req.Write(conn); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, b
+	}
+	negToken := func(resp *http.Response) *spnegoToken {
+		t.Helper()
+		tok, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(resp.Header.Get("WWW-Authenticate"), "Negotiate "))
+		var outer asn1.RawValue
+		asn1.Unmarshal(tok, &outer)
+		var nr negTokenResp
+		if _, err := asn1.Unmarshal(outer.Bytes, &nr); err != nil {
+			t.Fatalf("server token: %v", err)
+		}
+		return &spnegoToken{mech: nr.ResponseToken, mechListMIC: nr.MechListMIC}
+	}
+
 	ini, err := ntlm.NewInitiator(ntlm.InitiatorConfig{Credentials: ntlm.Credentials{User: "bob", Password: "hunter2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	neg, _ := ini.Negotiate()
-	initTok := spnegoInitToken(t, neg)
-	hc := srv.Client()
-	post := func(authz string) *http.Response {
-		req, _ := http.NewRequest("POST", srv.URL+"/wsman", nil)
-		req.Header.Set("Authorization", authz)
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
-	}
-	resp := post("Negotiate " + base64.StdEncoding.EncodeToString(initTok))
+	mechTypes := mustMarshal([]asn1.ObjectIdentifier{oidNTLM})
+	initTok := mustMarshal(asn1.RawValue{Class: asn1.ClassApplication, Tag: 0, IsCompound: true,
+		Bytes: append(mustMarshal(oidSPNEGO), explicit(0, mustMarshal(negTokenInit{MechTypes: []asn1.ObjectIdentifier{oidNTLM}, MechToken: neg}))...)})
+	resp, _ := send("Negotiate "+base64.StdEncoding.EncodeToString(initTok), SOAPContentType, nil)
 	if resp.StatusCode != 401 {
 		t.Fatalf("leg 1 status %d", resp.StatusCode)
 	}
-	tok, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(resp.Header.Get("WWW-Authenticate"), "Negotiate "))
-	chal, err := spnegoInner(tok)
-	if err != nil {
-		t.Fatalf("server's NegTokenResp: %v", err)
-	}
-	auth, err := ini.Authenticate(chal)
+	auth, err := ini.Authenticate(negToken(resp).mech)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp = post("Negotiate " + base64.StdEncoding.EncodeToString(spnegoResp(negAcceptIncomplete, nil, auth)))
+	sess := ini.Session()
+	mic, _ := sess.MakeSignature(mechTypes)
+	resp, _ = send("Negotiate "+base64.StdEncoding.EncodeToString(spnegoResp(negAcceptIncomplete, nil, auth, mic)), SOAPContentType, nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("leg 2 status %d", resp.StatusCode)
 	}
-	final, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(resp.Header.Get("WWW-Authenticate"), "Negotiate "))
-	if diff := cmp.Diff(spnegoResp(negAcceptCompleted, nil, nil), final); diff != "" {
-		t.Errorf("final token (-want +got)\n%s", diff)
+	if err := sess.VerifySignature(mechTypes, negToken(resp).mechListMIC); err != nil {
+		t.Fatalf("server mechListMIC: %v", err)
 	}
-}
-
-// spnegoInitToken builds an InitialContextToken with NegTokenInit{NTLM, tok}.
-func spnegoInitToken(t *testing.T, tok []byte) []byte {
-	t.Helper()
-	inner := mustMarshal(negTokenInit{MechTypes: []asn1.ObjectIdentifier{oidNTLM}, MechToken: tok})
-	body := append(mustMarshal(oidSPNEGO), explicit(0, inner)...)
-	return mustMarshal(asn1.RawValue{Class: asn1.ClassApplication, Tag: 0, IsCompound: true, Bytes: body})
+	for _, msg := range []string{"<one/>", "<two/>"} {
+		body, ct, err := WrapEncrypted(sess, ProtocolSPNEGO, []byte(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, rbody := send("", ct, body)
+		plain, err := UnwrapEncrypted(sess, ProtocolSPNEGO, resp.Header.Get("Content-Type"), rbody)
+		if err != nil {
+			t.Fatalf("status %d: %v", resp.StatusCode, err)
+		}
+		if diff := cmp.Diff(`<echo user="bob">`+msg+"</echo>", string(plain)); diff != "" {
+			t.Errorf("(-want +got)\n%s", diff)
+		}
+	}
 }
 
 func splitHostPort(t *testing.T, rawURL string) (string, int) {

@@ -36,10 +36,17 @@ type negTokenResp struct {
 	MechListMIC   []byte                `asn1:"explicit,optional,tag:3"`
 }
 
+// spnegoToken is what the server needs from an SPNEGO token.
+type spnegoToken struct {
+	mech        []byte // the NTLM token
+	mechTypes   []byte // DER of the MechTypeList (NegTokenInit only)
+	mechListMIC []byte // NegTokenResp only
+}
+
 // spnegoInner extracts the mechanism token from an SPNEGO token: the
-// InitialContextToken carrying a NegTokenInit (must offer NTLM), or a
+// InitialContextToken carrying a NegTokenInit (must start with NTLM), or a
 // NegTokenResp.
-func spnegoInner(tok []byte) ([]byte, error) {
+func spnegoInner(tok []byte) (*spnegoToken, error) {
 	var outer asn1.RawValue
 	rest, err := asn1.Unmarshal(tok, &outer)
 	if err != nil || len(rest) != 0 {
@@ -60,14 +67,17 @@ func spnegoInner(tok []byte) ([]byte, error) {
 		if _, err := asn1.Unmarshal(wrapped.Bytes, &init); err != nil {
 			return nil, fmt.Errorf("transport: NegTokenInit: %w", err)
 		}
-		offersNTLM := false
-		for _, m := range init.MechTypes {
-			offersNTLM = offersNTLM || m.Equal(oidNTLM)
-		}
-		if !offersNTLM || len(init.MechTypes) == 0 || !init.MechTypes[0].Equal(oidNTLM) || len(init.MechToken) == 0 {
+		mechs := init.MechTypes
+		if len(mechs) == 0 || !mechs[0].Equal(oidNTLM) || len(init.MechToken) == 0 {
 			return nil, errors.New("transport: SPNEGO NegTokenInit does not start with an NTLM token (only NTLM is supported)")
 		}
-		return init.MechToken, nil
+		// mechListMIC signs the DER MechTypeList; DER of OIDs is unique, so
+		// re-encoding the parsed list reproduces the client's bytes.
+		der, err := asn1.Marshal(mechs)
+		if err != nil {
+			return nil, fmt.Errorf("transport: NegTokenInit mechTypes: %w", err)
+		}
+		return &spnegoToken{mech: init.MechToken, mechTypes: der}, nil
 	case outer.Class == asn1.ClassContextSpecific && outer.Tag == 1:
 		var resp negTokenResp
 		if _, err := asn1.Unmarshal(outer.Bytes, &resp); err != nil {
@@ -76,14 +86,14 @@ func spnegoInner(tok []byte) ([]byte, error) {
 		if len(resp.ResponseToken) == 0 {
 			return nil, errors.New("transport: NegTokenResp without a response token")
 		}
-		return resp.ResponseToken, nil
+		return &spnegoToken{mech: resp.ResponseToken, mechListMIC: resp.MechListMIC}, nil
 	}
 	return nil, errors.New("transport: unknown SPNEGO token")
 }
 
 // spnegoResp builds a NegTokenResp ([1] SEQUENCE) by hand: encoding/asn1
 // would drop negState accept-completed (0) as an empty optional field.
-func spnegoResp(state int, mech asn1.ObjectIdentifier, token []byte) []byte {
+func spnegoResp(state int, mech asn1.ObjectIdentifier, token, mic []byte) []byte {
 	var seq []byte
 	seq = append(seq, explicit(0, mustMarshal(asn1.Enumerated(state)))...)
 	if mech != nil {
@@ -91,6 +101,9 @@ func spnegoResp(state int, mech asn1.ObjectIdentifier, token []byte) []byte {
 	}
 	if token != nil {
 		seq = append(seq, explicit(2, mustMarshal(token))...)
+	}
+	if mic != nil {
+		seq = append(seq, explicit(3, mustMarshal(mic))...)
 	}
 	return explicit(1, mustMarshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true, Bytes: seq}))
 }
