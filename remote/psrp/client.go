@@ -7,15 +7,21 @@ import (
 	"github.com/pssession/pssession/remote/psrp/clixml"
 )
 
-// Protocol versions (MS-PSRP 2.2.3.10; shared/PROTOCOL.md §2.4).
-var (
-	// ProtocolVersion is the PSRP protocol version both roles advertise.
-	ProtocolVersion = clixml.NewVersion(2, 3)
-	// PSVersion is the PowerShell version advertised in SESSION_CAPABILITY.
-	PSVersion = clixml.NewVersion(2, 0)
-	// SerializationVersion is the CLIXML serialization version advertised.
-	SerializationVersion = clixml.NewVersion(1, 1, 0, 1)
-)
+// ProtocolVersion is the PSRP protocol version both roles advertise in
+// SESSION_CAPABILITY (MS-PSRP 2.2.2.1; shared/PROTOCOL.md §2.4); a client
+// transport sends the same text in the WSMan protocolversion option.
+const ProtocolVersion = "2.3"
+
+// The versions SESSION_CAPABILITY carries (MS-PSRP 2.2.2.1).
+func capabilityBody() *SessionCapabilityBody {
+	return &SessionCapabilityBody{
+		ProtocolVersion:      protocolVersion(),
+		PSVersion:            clixml.NewVersion(2, 0),
+		SerializationVersion: clixml.NewVersion(1, 1, 0, 1),
+	}
+}
+
+func protocolVersion() clixml.Version { return clixml.NewVersion(2, 3) }
 
 // ClientConfig configures a client runspace pool. The zero value is
 // usable: a new random pool id, one runspace, no host, crypto/rand.
@@ -121,15 +127,11 @@ func (p *ClientPool) MaxRunspaces() int32 { return p.cfg.MaxRunspaces }
 // serverAtLeast reports whether the server's protocol version is at least
 // major.minor; before the capability arrives it assumes our own version.
 func (p *ClientPool) serverAtLeast(major, minor int32) bool {
-	v := ProtocolVersion
+	v := protocolVersion()
 	if p.serverCap != nil {
 		v = p.serverCap.ProtocolVersion
 	}
 	return v.Compare(clixml.NewVersion(major, minor)) >= 0
-}
-
-func capabilityBody() *SessionCapabilityBody {
-	return &SessionCapabilityBody{ProtocolVersion: ProtocolVersion, PSVersion: PSVersion, SerializationVersion: SerializationVersion}
 }
 
 // Open queues SESSION_CAPABILITY and INIT_RUNSPACEPOOL (MS-PSRP 3.1.4.1)
@@ -445,6 +447,11 @@ func (p *ClientPool) handle(m Message, b Body) error {
 		c := SessionCapabilityReceived(*b)
 		p.serverCap = &c
 		p.core.emit(c)
+		if c.ProtocolVersion.Major != protocolVersion().Major {
+			// MS-PSRP 3.1.5.3.1: an incompatible server breaks the pool.
+			p.SetBroken(nil)
+			return fmt.Errorf("psrp: server protocol version %s is not compatible with %s", c.ProtocolVersion, ProtocolVersion)
+		}
 	case *ApplicationPrivateDataBody:
 		p.core.emit(ApplicationPrivateDataReceived{Data: b.Data})
 	case *RunspacePoolStateBody:

@@ -310,9 +310,9 @@ func TestPairStreams(t *testing.T) {
 			PipelineOutput{PipelineID: id, Value: "line one"},
 			PipelineOutput{PipelineID: id, Value: obj},
 			PipelineErrorRecord{PipelineID: id, Record: errRec},
-			PipelineWarningRecord{PipelineID: id, Record: informational(clixml.TypeWarningRecord, "careful")},
-			PipelineVerboseRecord{PipelineID: id, Record: informational(clixml.TypeVerboseRecord, "chatty")},
-			PipelineDebugRecord{PipelineID: id, Record: informational(clixml.TypeDebugRecord, "bug")},
+			PipelineWarningRecord{PipelineID: id, Record: newInformationalRecord(clixml.TypeWarningRecord, "careful")},
+			PipelineVerboseRecord{PipelineID: id, Record: newInformationalRecord(clixml.TypeVerboseRecord, "chatty")},
+			PipelineDebugRecord{PipelineID: id, Record: newInformationalRecord(clixml.TypeDebugRecord, "bug")},
 			PipelineInformationRecord{PipelineID: id, Record: info},
 			PipelineProgressRecord{PipelineID: id, Record: progress},
 			PipelineStateChanged{PipelineID: id, State: PipelineCompleted},
@@ -830,6 +830,33 @@ func TestPairUserEvent(t *testing.T) {
 	}
 	p.pump()
 	wantEvents(t, "client", []Event{UserEventReceived{Event: ev}}, p.clientEvents())
+}
+
+func TestPairServerVersionMismatch(t *testing.T) {
+	p := newPair(t, 0, ClientConfig{}, ServerConfig{})
+	if err := p.client.Open(); err != nil {
+		t.Fatal(err)
+	}
+	p.clientEvents()
+	// A server claiming protocol 3.0.
+	cap30 := SessionCapabilityBody{ProtocolVersion: clixml.NewVersion(3, 0), PSVersion: v20, SerializationVersion: v1101}
+	if err := p.server.core.send(clixml.GUID{}, &cap30, StreamDefault, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.client.ReceiveData(p.server.DataToSend(0).Data); err == nil {
+		t.Fatal("client accepted protocol 3.0")
+	}
+	evs := p.clientEvents()
+	if len(evs) != 3 {
+		t.Fatalf("client events %#v", evs)
+	}
+	wantEvents(t, "client", []Event{SessionCapabilityReceived(cap30), PoolStateChanged{State: PoolBroken}}, evs[:2])
+	if _, ok := evs[2].(ProtocolErrorReceived); !ok {
+		t.Errorf("event %#v, want ProtocolErrorReceived", evs[2])
+	}
+	if p.client.State() != PoolBroken {
+		t.Errorf("client state %s", p.client.State())
+	}
 }
 
 func TestPairVersionMismatch(t *testing.T) {

@@ -325,7 +325,7 @@ func (s *ServerPool) handleCapability(m Message, b *SessionCapabilityBody) error
 	c := SessionCapabilityReceived(*b)
 	s.clientCap = &c
 	s.core.emit(c)
-	if c.ProtocolVersion.Major != ProtocolVersion.Major {
+	if c.ProtocolVersion.Major != protocolVersion().Major {
 		// MS-PSRP 3.2.5.3.1: incompatible versions break the pool.
 		err := fmt.Errorf("psrp: client protocol version %s is not compatible with %s", c.ProtocolVersion, ProtocolVersion)
 		rec := (&clixml.ErrorRecord{

@@ -59,7 +59,7 @@ func (pl *ServerPipeline) write(op string, b Body) error {
 	return pl.pool.core.send(pl.id, b, StreamDefault, false)
 }
 
-func informational(typeName, msg string) *clixml.Object {
+func newInformationalRecord(typeName, msg string) *clixml.Object {
 	return (&clixml.InformationalRecord{TypeName: typeName, Message: msg}).Object()
 }
 
@@ -75,17 +75,17 @@ func (pl *ServerPipeline) WriteError(rec *clixml.Object) error {
 
 // WriteDebug queues DEBUG_RECORD with a DebugRecord for msg.
 func (pl *ServerPipeline) WriteDebug(msg string) error {
-	return pl.write("ServerPipeline.WriteDebug", &DebugRecordBody{Record: informational(clixml.TypeDebugRecord, msg)})
+	return pl.write("ServerPipeline.WriteDebug", &DebugRecordBody{Record: newInformationalRecord(clixml.TypeDebugRecord, msg)})
 }
 
 // WriteVerbose queues VERBOSE_RECORD with a VerboseRecord for msg.
 func (pl *ServerPipeline) WriteVerbose(msg string) error {
-	return pl.write("ServerPipeline.WriteVerbose", &VerboseRecordBody{Record: informational(clixml.TypeVerboseRecord, msg)})
+	return pl.write("ServerPipeline.WriteVerbose", &VerboseRecordBody{Record: newInformationalRecord(clixml.TypeVerboseRecord, msg)})
 }
 
 // WriteWarning queues WARNING_RECORD with a WarningRecord for msg.
 func (pl *ServerPipeline) WriteWarning(msg string) error {
-	return pl.write("ServerPipeline.WriteWarning", &WarningRecordBody{Record: informational(clixml.TypeWarningRecord, msg)})
+	return pl.write("ServerPipeline.WriteWarning", &WarningRecordBody{Record: newInformationalRecord(clixml.TypeWarningRecord, msg)})
 }
 
 // WriteInformation queues INFORMATION_RECORD with an InformationRecord
