@@ -3,24 +3,26 @@ package endpoint
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/pssession/pssession/remote/wsman"
 )
 
 // WSManFault codes sent by this endpoint (MS-WSMV 2.2.4.43 WSManFault, the
 // values of the Windows ERROR_WSMAN_* constants; 5 is ERROR_ACCESS_DENIED).
 const (
-	CodeAccessDenied       = 5
+	CodeAccessDenied       = wsman.CodeAccessDenied
 	CodeInternalError      = 1359 // ERROR_INTERNAL_ERROR
-	CodeInvalidHeader      = 2150858767
+	CodeInvalidHeader      = wsman.CodeInvalidHeader
 	CodeActionNotSupported = 2150858771
 	CodeEnvelopeTooLarge   = 2150858790
-	CodeTimedOut           = 2150858793
+	CodeTimedOut           = wsman.CodeOperationTimeout
 	CodeInvalidOptions     = 2150858809
 	CodeInvalidParameter   = 2150858810
-	CodeInvalidResourceURI = 2150858811
+	CodeInvalidResourceURI = wsman.CodeInvalidResourceURI
 	CodeSchemaValidation   = 2150858817
-	CodeInvalidSelectors   = 2150858843
+	CodeInvalidSelectors   = wsman.CodeShellNotFound
 	CodeInvalidContext     = 2150858796 // ERROR_WSMAN_INVALID_ENUMERATION_CONTEXT
-	CodeInUseCannotConnect = 2150859213
+	CodeInUseCannotConnect = wsman.CodeShellInUse
 	CodeQuotaMaxShells     = 2150859173
 	CodeQuotaMaxCommands   = 2150859241
 )

@@ -7,62 +7,55 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pssession/pssession/remote/wsman"
 )
 
-// Namespaces (MS-WSMV 2.2.1). Requests are parsed by these URIs, whatever
-// prefixes the client chose.
+// Names of the protocol (MS-WSMV 2.2.1 namespaces, 3.1.4 actions,
+// 2.2.4.38 signals, 2.2.4.7 command states), from remote/wsman. Requests
+// are parsed by these URIs, whatever prefixes the client chose.
 const (
-	nsSOAP       = "http://www.w3.org/2003/05/soap-envelope"
-	nsAddressing = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
-	nsWSMan      = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
-	nsWSMV       = "http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd"
-	nsShell      = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
-	nsTransfer   = "http://schemas.xmlsoap.org/ws/2004/09/transfer"
-	nsEnum       = "http://schemas.xmlsoap.org/ws/2004/09/enumeration"
-	nsFault      = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
-	nsPowerShell = "http://schemas.microsoft.com/powershell"
-	nsConfig     = "http://schemas.microsoft.com/wbem/wsman/1/config"
-)
+	nsSOAP       = wsman.NsSOAP
+	nsAddressing = wsman.NsAddressing
+	nsWSMan      = wsman.NsWSMan
+	nsWSMV       = wsman.NsWSMV
+	nsShell      = wsman.NsShell
+	nsTransfer   = wsman.NsTransfer
+	nsEnum       = wsman.NsEnumeration
+	nsFault      = wsman.NsFault
+	nsPowerShell = wsman.NsPowerShell
+	nsConfig     = wsman.NsConfig
 
-// Action URIs (MS-WSMV 3.1.4; responses append "Response").
-const (
-	actionCreate     = nsTransfer + "/Create"
-	actionGet        = nsTransfer + "/Get"
-	actionDelete     = nsTransfer + "/Delete"
-	actionEnumerate  = nsEnum + "/Enumerate"
-	actionPull       = nsEnum + "/Pull"
-	actionCommand    = nsShell + "/Command"
-	actionSend       = nsShell + "/Send"
-	actionReceive    = nsShell + "/Receive"
-	actionSignal     = nsShell + "/Signal"
-	actionDisconnect = nsShell + "/Disconnect"
-	actionReconnect  = nsShell + "/Reconnect"
-	actionConnect    = nsShell + "/Connect"
-	actionFault      = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault"
+	actionCreate     = wsman.ActionCreate
+	actionGet        = wsman.ActionGet
+	actionDelete     = wsman.ActionDelete
+	actionEnumerate  = wsman.ActionEnumerate
+	actionPull       = wsman.ActionPull
+	actionCommand    = wsman.ActionCommand
+	actionSend       = wsman.ActionSend
+	actionReceive    = wsman.ActionReceive
+	actionSignal     = wsman.ActionSignal
+	actionDisconnect = wsman.ActionDisconnect
+	actionReconnect  = wsman.ActionReconnect
+	actionConnect    = wsman.ActionConnect
+	actionFault      = wsman.ActionFault
 	addressAnonymous = nsAddressing + "/role/anonymous"
-)
 
-// Resource URIs served (MS-WSMV 3.1.4.1.31, MS-PSRP 3.1.4).
-const (
-	resourceCmd          = nsShell + "/cmd"
-	resourceShell        = nsShell
-	resourceShellCommand = nsShell + "/Command"
-	resourceConfig       = nsConfig
-	resourcePowerShell   = nsPowerShell + "/"
-)
+	resourceCmd          = wsman.ResourceCmd
+	resourceShell        = wsman.ResourceShell
+	resourceShellCommand = wsman.ResourceShellCommand
+	resourceConfig       = wsman.ResourceConfig
+	resourcePowerShell   = wsman.ResourcePowerShellPrefix
 
-// Signal codes (MS-WSMV 2.2.4.38, MS-PSRP 3.1.5.3.9; "crtl" is normative).
-const (
-	signalTerminate = nsShell + "/signal/terminate"
-	signalCtrlC     = nsShell + "/signal/ctrl_c"
-	signalCtrlBreak = nsShell + "/signal/ctrl_break"
-	signalPSCtrlC   = "powershell/signal/crtl_c"
-)
+	// signalTerminate is matched case-insensitively: pywinrm sends
+	// ".../signal/terminate", pypsrp ".../signal/Terminate".
+	signalTerminate = wsman.SignalTerminate
+	signalCtrlC     = wsman.SignalCtrlC
+	signalCtrlBreak = wsman.SignalCtrlBreak
+	signalPSCtrlC   = wsman.SignalPSCtrlC // "crtl" is normative (MS-PSRP 3.1.5.3.9)
 
-// Command states (MS-WSMV 2.2.4.7).
-const (
-	commandStateDone    = nsShell + "/CommandState/Done"
-	commandStateRunning = nsShell + "/CommandState/Running"
+	commandStateDone    = wsman.CommandStateDone
+	commandStateRunning = wsman.CommandStateRunning
 )
 
 // request is one parsed WS-Man request envelope.

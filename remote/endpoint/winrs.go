@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf16"
+
+	"github.com/pssession/pssession/remote/wsman"
 )
 
 // winrsCommand is a WinRS process (or one-shot engine run) with its
@@ -134,7 +136,7 @@ func (h *Handler) winrsCommandStart(c *call, s *shell) (string, *Fault) {
 			s.order = s.order[:len(s.order)-1]
 			h.mu.Unlock()
 			cancel()
-			return "", &Fault{Receiver: true, Subcode: "w:InternalError", WSManCode: 2147942402,
+			return "", &Fault{Receiver: true, Subcode: "w:InternalError", WSManCode: wsman.CodeFileNotFound,
 				Message: "The system cannot find the file specified. "}
 		}
 	}
@@ -147,7 +149,7 @@ func (h *Handler) winrsCommandStart(c *call, s *shell) (string, *Fault) {
 		s.order = s.order[:len(s.order)-1]
 		h.mu.Unlock()
 		cancel()
-		return "", &Fault{Subcode: "w:InternalError", WSManCode: 2147942402, Receiver: true,
+		return "", &Fault{Subcode: "w:InternalError", WSManCode: wsman.CodeFileNotFound, Receiver: true,
 			Message: "The system cannot start the command: " + err.Error()}
 	}
 	return `<rsp:CommandResponse>` + elem("rsp:CommandId", id) + `</rsp:CommandResponse>`, nil
@@ -368,7 +370,7 @@ func (h *Handler) winrsReceive(c *call, s *shell) (string, *Fault) {
 	if strings.TrimSpace(b.DesiredStream.CommandID) == "" {
 		// Windows' cmd plugin answers ERROR_INVALID_PARAMETER
 		// (test_winrs_fail_poll_process.yml).
-		return "", &Fault{Subcode: "w:InvalidParameter", WSManCode: 87,
+		return "", &Fault{Subcode: "w:InvalidParameter", WSManCode: wsman.CodeInvalidParameter,
 			Detail: "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/InvalidValue", Message: "The parameter is incorrect. "}
 	}
 	cmd, f := h.winrsCommand(s, b.DesiredStream.CommandID)
