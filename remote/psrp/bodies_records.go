@@ -7,8 +7,7 @@ import (
 // The stream records (MS-PSRP 2.2.2.20-26) travel as the serialized .NET
 // objects: ErrorRecord (2.2.3.15), InformationalRecord for debug, verbose
 // and warning (2.2.3.16), ProgressRecord (2.2.3.17) and InformationRecord.
-// The bodies keep the object as decoded; the accessors read the fields a
-// console shows.
+// The bodies keep the object as decoded.
 
 // ErrorRecordBody is ERROR_RECORD (MS-PSRP 2.2.2.20).
 type ErrorRecordBody struct{ Record *clixml.Object }
@@ -81,96 +80,49 @@ func (b *InformationRecordBody) fromValue(v clixml.Value) (err error) {
 	return err
 }
 
-// stringProp returns a string property of o (extended or adapted), or "".
-func stringProp(o *clixml.Object, name string) string {
-	v, _, _ := lookup(o, name)
-	s, _ := v.(string)
-	return s
+// The typed views of the records are clixml's (clixml.ErrorRecord and
+// friends); the bodies keep the decoded object so that re-encoding gives
+// back what the peer sent.
+
+// ErrorRecord parses the record into clixml's typed view.
+func (b *ErrorRecordBody) ErrorRecord() (*clixml.ErrorRecord, error) {
+	return clixml.ParseErrorRecord(objectOrNil(b.Record))
 }
 
-// ErrorRecordMessage returns the message a console shows for a serialized
-// ErrorRecord (MS-PSRP 2.2.3.15): ErrorDetails_Message when set, else the
-// exception's Message, else the record's ToString.
-func ErrorRecordMessage(rec *clixml.Object) string {
-	if rec == nil {
+// Message returns the message a console shows for the record
+// (clixml.ErrorRecord.DisplayMessage), or the record's ToString when it
+// does not parse.
+func (b *ErrorRecordBody) Message() string {
+	if rec, err := b.ErrorRecord(); err == nil {
+		return rec.DisplayMessage()
+	}
+	if b.Record == nil {
 		return ""
 	}
-	if s := stringProp(rec, "ErrorDetails_Message"); s != "" {
-		return s
-	}
-	if ex, _, _ := lookup(rec, "Exception"); ex != nil {
-		if exo, ok := ex.(*clixml.Object); ok {
-			if s := stringProp(exo, "Message"); s != "" {
-				return s
-			}
-		}
-	}
-	return rec.ToString
+	return b.Record.ToString
 }
 
-// ErrorRecordID returns the FullyQualifiedErrorId of a serialized
-// ErrorRecord.
-func ErrorRecordID(rec *clixml.Object) string { return stringProp(rec, "FullyQualifiedErrorId") }
-
-// Message returns the record's message (see ErrorRecordMessage).
-func (b *ErrorRecordBody) Message() string { return ErrorRecordMessage(b.Record) }
-
-// InformationalRecordMessage returns the message of a serialized debug,
-// verbose or warning record (MS-PSRP 2.2.3.16).
-func InformationalRecordMessage(rec *clixml.Object) string {
-	if rec == nil {
-		return ""
-	}
-	if s := stringProp(rec, "InformationalRecord_Message"); s != "" {
-		return s
-	}
-	return rec.ToString
+// InformationalRecord parses the debug record.
+func (b *DebugRecordBody) InformationalRecord() (*clixml.InformationalRecord, error) {
+	return clixml.ParseInformationalRecord(objectOrNil(b.Record))
 }
 
-// Message returns the debug message.
-func (b *DebugRecordBody) Message() string { return InformationalRecordMessage(b.Record) }
-
-// Message returns the verbose message.
-func (b *VerboseRecordBody) Message() string { return InformationalRecordMessage(b.Record) }
-
-// Message returns the warning message.
-func (b *WarningRecordBody) Message() string { return InformationalRecordMessage(b.Record) }
-
-// ProgressRecord is the typed view of a serialized ProgressRecord
-// (MS-PSRP 2.2.3.17).
-type ProgressRecord struct {
-	Activity          string
-	ActivityID        int32
-	StatusDescription string
-	CurrentOperation  string
-	ParentActivityID  int32
-	PercentComplete   int32
-	Completed         bool // Type is Completed (1) rather than Processing (0)
-	SecondsRemaining  int32
+// InformationalRecord parses the verbose record.
+func (b *VerboseRecordBody) InformationalRecord() (*clixml.InformationalRecord, error) {
+	return clixml.ParseInformationalRecord(objectOrNil(b.Record))
 }
 
-// Progress reads the typed fields of the record.
-func (b *ProgressRecordBody) Progress() (ProgressRecord, error) {
-	r := newFieldReader(MsgProgressRecord, b.Value())
-	var p ProgressRecord
-	p.Activity = r.string("Activity")
-	p.ActivityID = r.int32("ActivityId")
-	if v, ok := r.optional("StatusDescription"); ok && v != nil {
-		p.StatusDescription = r.string("StatusDescription")
-	}
-	if v, ok := r.optional("CurrentOperation"); ok && v != nil {
-		p.CurrentOperation = r.string("CurrentOperation")
-	}
-	p.ParentActivityID = r.int32("ParentActivityId")
-	p.PercentComplete = r.int32("PercentComplete")
-	p.Completed = r.int32("Type") == 1
-	p.SecondsRemaining = r.int32("SecondsRemaining")
-	return p, r.done()
+// InformationalRecord parses the warning record.
+func (b *WarningRecordBody) InformationalRecord() (*clixml.InformationalRecord, error) {
+	return clixml.ParseInformationalRecord(objectOrNil(b.Record))
 }
 
-// MessageData returns the information record's MessageData (usually the
-// string written by Write-Information or Write-Host).
-func (b *InformationRecordBody) MessageData() clixml.Value {
-	v, _, _ := lookup(b.Record, "MessageData")
-	return v
+// ProgressRecord parses the progress record.
+func (b *ProgressRecordBody) ProgressRecord() (*clixml.ProgressRecord, error) {
+	return clixml.ParseProgressRecord(objectOrNil(b.Record))
+}
+
+// InformationRecord parses the information record.
+func (b *InformationRecordBody) InformationRecord() (*clixml.InformationRecord, error) {
+	return clixml.ParseInformationRecord(objectOrNil(b.Record))
 }

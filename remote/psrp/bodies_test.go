@@ -213,41 +213,25 @@ func TestBodyCaseInsensitive(t *testing.T) {
 	}
 }
 
-func TestRecordAccessors(t *testing.T) {
-	rec := &clixml.Object{ToString: "to string", HasToString: true, Members: []clixml.Property{
-		{Name: "Exception", Value: &clixml.Object{Props: []clixml.Property{{Name: "Message", Value: "exception message"}}}},
-		{Name: "FullyQualifiedErrorId", Value: "Id,Cmd"},
-	}}
-	if got := ErrorRecordMessage(rec); got != "exception message" {
-		t.Errorf("ErrorRecordMessage = %q", got)
+func TestRecordViews(t *testing.T) {
+	rec := clixml.NewErrorRecord("System.Exception", "exception message", "Id,Cmd", 0)
+	b := &ErrorRecordBody{Record: rec.Object()}
+	if got := b.Message(); got != "exception message" {
+		t.Errorf("Message = %q", got)
 	}
-	if got := ErrorRecordID(rec); got != "Id,Cmd" {
-		t.Errorf("ErrorRecordID = %q", got)
+	if got, err := b.ErrorRecord(); err != nil || got.FullyQualifiedErrorID != "Id,Cmd" {
+		t.Errorf("ErrorRecord = %+v, %v", got, err)
 	}
-	rec.Members = append(rec.Members, clixml.Property{Name: "ErrorDetails_Message", Value: "details"})
-	if got := ErrorRecordMessage(rec); got != "details" {
-		t.Errorf("ErrorRecordMessage with details = %q", got)
+	if got := (&ErrorRecordBody{Record: &clixml.Object{ToString: "only"}}).Message(); got != "only" {
+		t.Errorf("Message of an unparsable record = %q", got)
 	}
-	if got := ErrorRecordMessage(&clixml.Object{ToString: "only"}); got != "only" {
-		t.Errorf("ErrorRecordMessage fallback = %q", got)
-	}
-	prog := &ProgressRecordBody{Record: newMS(
-		clixml.Property{Name: "Activity", Value: "Copying"},
-		clixml.Property{Name: "ActivityId", Value: int32(1)},
-		clixml.Property{Name: "StatusDescription", Value: "half"},
-		clixml.Property{Name: "CurrentOperation", Value: nil},
-		clixml.Property{Name: "ParentActivityId", Value: int32(-1)},
-		clixml.Property{Name: "PercentComplete", Value: int32(50)},
-		clixml.Property{Name: "Type", Value: newEnum("System.Management.Automation.ProgressRecordType", 0, "Processing")},
-		clixml.Property{Name: "SecondsRemaining", Value: int32(-1)},
-	)}
-	p, err := prog.Progress()
+	p := &clixml.ProgressRecord{Activity: "Copying", ActivityID: 1, StatusDescription: "half", ParentActivityID: -1, PercentComplete: 50, SecondsRemaining: -1}
+	got, err := (&ProgressRecordBody{Record: p.Object()}).ProgressRecord()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ProgressRecord{Activity: "Copying", ActivityID: 1, StatusDescription: "half", ParentActivityID: -1, PercentComplete: 50, SecondsRemaining: -1}
-	if diff := cmp.Diff(want, p); diff != "" {
-		t.Errorf("Progress (-want +got):\n%s", diff)
+	if diff := cmp.Diff(p, got); diff != "" {
+		t.Errorf("ProgressRecord (-want +got):\n%s", diff)
 	}
 }
 

@@ -178,13 +178,13 @@ func summarizeVectors(ds []decodedVector) []string {
 		case *RunspacePoolStateBody:
 			s := "pool " + b.State.String()
 			if b.Error != nil {
-				s += ": " + ErrorRecordMessage(b.Error)
+				s += ": " + (&ErrorRecordBody{Record: b.Error}).Message()
 			}
 			out = append(out, s)
 		case *PipelineStateBody:
 			s := "pipeline " + b.State.String()
 			if b.Error != nil {
-				s += ": " + ErrorRecordMessage(b.Error)
+				s += ": " + (&ErrorRecordBody{Record: b.Error}).Message()
 			}
 			out = append(out, s)
 		case *PipelineOutputBody:
@@ -192,13 +192,23 @@ func summarizeVectors(ds []decodedVector) []string {
 		case *ErrorRecordBody:
 			out = append(out, "error "+b.Message())
 		case *WarningRecordBody:
-			out = append(out, "warning "+b.Message())
+			out = append(out, "warning "+informationalText(b.InformationalRecord()))
 		case *VerboseRecordBody:
-			out = append(out, "verbose "+b.Message())
+			out = append(out, "verbose "+informationalText(b.InformationalRecord()))
 		case *DebugRecordBody:
-			out = append(out, "debug "+b.Message())
+			out = append(out, "debug "+informationalText(b.InformationalRecord()))
 		case *InformationRecordBody:
-			out = append(out, "information "+summarizeValue(b.MessageData()))
+			s := "information "
+			if rec, err := b.InformationRecord(); err != nil {
+				s += "error: " + err.Error()
+			} else {
+				s += fmt.Sprintf("%q", rec.Text())
+			}
+			out = append(out, s)
+		case *ProgressRecordBody:
+			if _, err := b.ProgressRecord(); err != nil {
+				out = append(out, "progress error: "+err.Error())
+			}
 		case *PipelineHostCallBody:
 			out = append(out, fmt.Sprintf("host call %d %v %d params", b.CallID, b.Method, len(b.Params)))
 		case *PipelineHostResponseBody:
@@ -208,6 +218,13 @@ func summarizeVectors(ds []decodedVector) []string {
 		}
 	}
 	return out
+}
+
+func informationalText(rec *clixml.InformationalRecord, err error) string {
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return rec.Message
 }
 
 func summarizeValue(v clixml.Value) string {
