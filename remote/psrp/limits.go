@@ -16,7 +16,8 @@ type Limits struct {
 	// MaxPendingObjects bounds the number of messages being reassembled at
 	// once (distinct ObjectIds whose End fragment has not arrived).
 	MaxPendingObjects int
-	// MaxPendingBytes bounds the bytes held by all partial messages.
+	// MaxPendingBytes bounds the bytes held by all partial messages (their
+	// buffers may have up to twice that capacity while they grow).
 	MaxPendingBytes int
 	// CLIXML bounds the decoding of message bodies.
 	CLIXML clixml.Limits
