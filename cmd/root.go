@@ -54,6 +54,7 @@ survive the client, and one-shot execution for scripts. It speaks WinRM
 	root.SetErr(f.IO.ErrOut)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newVersionCmd(f))
+	root.AddCommand(newInvokeCmd(f))
 	root.AddCommand(newServeCmd(f))
 	return root
 }

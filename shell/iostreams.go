@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/mattn/go-isatty"
+	"golang.org/x/term"
 )
 
 // IOStreams carries the standard streams and what is known about them, so
@@ -58,4 +59,18 @@ func (s *IOStreams) ColorEnabled() bool { return s.outTTY && !s.NoColor }
 
 func isTerminal(f *os.File) bool {
 	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
+}
+
+// TerminalSize returns the columns and rows of the terminal on Out, or
+// zeros when Out is not a terminal.
+func (s *IOStreams) TerminalSize() (int, int) {
+	f, ok := s.Out.(*os.File)
+	if !ok || !s.outTTY {
+		return 0, 0
+	}
+	w, h, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0, 0
+	}
+	return w, h
 }

@@ -129,16 +129,20 @@ func (s *Session) release() { <-s.busy }
 // ends the pipeline is stopped (PSRP stop signal) and Run waits up to the
 // cancel timeout for the stop; the session survives.
 func (s *Session) Run(ctx context.Context, req RunRequest) (*Result, error) {
+	spec := req.Spec
+	spec.NoInput = len(req.Input) == 0
+	return s.execute(ctx, req, func(p *psrp.ClientPool) (*psrp.ClientPipeline, error) {
+		return p.CreatePipeline(spec)
+	})
+}
+
+// execute runs the pipeline that create makes, once the session is free.
+func (s *Session) execute(ctx context.Context, req RunRequest, create func(*psrp.ClientPool) (*psrp.ClientPipeline, error)) (*Result, error) {
 	if err := s.acquire(ctx); err != nil {
 		return nil, err
 	}
 	defer s.release()
 
-	spec := req.Spec
-	spec.NoInput = len(req.Input) == 0 && spec.NoInput
-	if len(req.Input) == 0 {
-		spec.NoInput = true
-	}
 	r := newRun()
 	s.mu.Lock()
 	if s.brokenErr != nil {
@@ -146,7 +150,7 @@ func (s *Session) Run(ctx context.Context, req RunRequest) (*Result, error) {
 		s.mu.Unlock()
 		return nil, err
 	}
-	pl, err := s.pool.CreatePipeline(spec)
+	pl, err := create(s.pool)
 	if err == nil {
 		err = pl.Start()
 	}

@@ -81,6 +81,8 @@ type Session struct {
 	privateData *clixml.Object
 	keyReady    chan struct{} // closed when the session key is known
 	brokenErr   error
+	// commandCache remembers CommandExists answers.
+	commandCache map[string]bool
 
 	sendMu sync.Mutex // serialises pool-level sends
 
@@ -132,7 +134,7 @@ func newSession(cfg Config, id clixml.GUID) (*Session, error) {
 		if cfg.Host != nil {
 			hi = DefaultHostInfo(120, 50)
 		} else {
-			hi = psrp.NoHostInfo()
+			hi = clixml.NullHostInfo().Object()
 		}
 	}
 	pool, err := psrp.NewClientPool(psrp.ClientConfig{

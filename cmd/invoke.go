@@ -1,0 +1,359 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pssession/pssession/remote/psrp"
+	"github.com/pssession/pssession/remote/psrp/clixml"
+	"github.com/pssession/pssession/remote/session"
+	"github.com/pssession/pssession/shell"
+)
+
+// InvokeOptions are the options of `pssession invoke`.
+type InvokeOptions struct {
+	Conn          ConnOptions
+	Targets       []string
+	Command       string
+	File          string
+	FromStdin     bool
+	Args          []string
+	Output        string
+	NoPrefix      bool
+	ThrottleLimit int
+	Verbose       bool
+	DebugStream   bool
+	CancelTimeout time.Duration
+}
+
+const invokeLong = `Run a script on one or more hosts, as Invoke-Command does, in a temporary
+session that is always closed on the server afterwards.
+
+The script comes from -c/--command, -f/--file, or standard input ("-").
+--arg values are passed as $args and bind to a param() block.
+
+Output is written as text on stdout (formatted remotely with Out-String at the
+terminal width, or 120 columns), errors on stderr in PowerShell's format.
+With several targets each line is prefixed "[HOST] " and the hosts run
+concurrently, at most --throttle-limit at a time.
+
+Exit status:
+  N    the script called "exit N"
+  N    otherwise, the last native command's non-zero $LASTEXITCODE
+  1    otherwise, the pipeline failed or wrote an error record
+  0    success
+  2    usage error
+  255  connection, authentication or protocol failure
+With several targets, the first non-zero status in target order.`
+
+func newInvokeCmd(f *Factory) *cobra.Command {
+	o := &InvokeOptions{}
+	c := &cobra.Command{
+		Use:   "invoke TARGET[,TARGET...] (-c SCRIPT | -f FILE.ps1 | -)",
+		Short: "Run a script on one or more hosts (Invoke-Command)",
+		Long:  invokeLong,
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(c *cobra.Command, args []string) error {
+			for _, t := range strings.Split(args[0], ",") {
+				if t = strings.TrimSpace(t); t != "" {
+					o.Targets = append(o.Targets, t)
+				}
+			}
+			if len(args) == 2 {
+				if args[1] != "-" {
+					return usageError{fmt.Errorf("unexpected argument %q (use - to read the script from stdin)", args[1])}
+				}
+				o.FromStdin = true
+			}
+			return runInvoke(c.Context(), f, o)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVarP(&o.Command, "command", "c", "", "script text to run")
+	fl.StringVarP(&o.File, "file", "f", "", "script file to run")
+	fl.StringArrayVar(&o.Args, "arg", nil, "argument passed to the script ($args, param()); repeatable")
+	fl.StringVarP(&o.Output, "output", "o", "text", "output format: text|json|jsonl")
+	fl.BoolVar(&o.NoPrefix, "no-prefix", false, "do not prefix lines with [HOST] when running on several hosts")
+	fl.IntVar(&o.ThrottleLimit, "throttle-limit", 32, "maximum number of hosts at once")
+	fl.BoolVar(&o.Verbose, "verbose", false, "show the verbose stream")
+	fl.BoolVar(&o.DebugStream, "debug-stream", false, "show the debug stream")
+	fl.DurationVar(&o.CancelTimeout, "cancel-timeout", 10*time.Second, "how long to wait for a stopped command before closing the session")
+	o.Conn.AddFlags(fl)
+	return c
+}
+
+// script returns the script text from -c, -f or stdin.
+func (o *InvokeOptions) script(f *Factory) (string, error) {
+	n := 0
+	for _, set := range []bool{o.Command != "", o.File != "", o.FromStdin} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return "", usageError{errors.New("give the script with exactly one of -c, -f or -")}
+	}
+	switch {
+	case o.Command != "":
+		return o.Command, nil
+	case o.File != "":
+		b, err := os.ReadFile(o.File)
+		if err != nil {
+			return "", usageError{fmt.Errorf("reading the script: %w", err)}
+		}
+		return strings.TrimPrefix(string(b), "\ufeff"), nil
+	default:
+		b, err := io.ReadAll(f.IO.In)
+		if err != nil {
+			return "", fmt.Errorf("reading the script from stdin: %w", err)
+		}
+		return string(b), nil
+	}
+}
+
+func parseOutputMode(s string) (shell.OutputMode, error) {
+	switch strings.ToLower(s) {
+	case "text":
+		return shell.OutputText, nil
+	case "json":
+		return shell.OutputJSON, nil
+	case "jsonl":
+		return shell.OutputJSONL, nil
+	}
+	return 0, usageError{fmt.Errorf("--output %q: want text, json or jsonl", s)}
+}
+
+// hostOutcome is how one target ended.
+type hostOutcome struct {
+	target string
+	code   int
+	err    error
+}
+
+func runInvoke(ctx context.Context, f *Factory, o *InvokeOptions) error {
+	if err := o.Conn.Validate(); err != nil {
+		return err
+	}
+	mode, err := parseOutputMode(o.Output)
+	if err != nil {
+		return err
+	}
+	if o.ThrottleLimit < 1 {
+		return usageError{errors.New("--throttle-limit must be at least 1")}
+	}
+	if o.FromStdin && o.Conn.PasswordStdin && f.IO.IsStdinTTY() {
+		return usageError{errors.New("--password-stdin and a script on stdin need a pipe")}
+	}
+	// The password is read before the script so that --password-stdin takes
+	// the first line and the script the rest.
+	password, err := o.Conn.password(f, "Password: ")
+	if err != nil {
+		return err
+	}
+	script, err := o.script(f)
+	if err != nil {
+		return err
+	}
+	for _, t := range o.Targets {
+		if _, err := o.Conn.EndpointURL(t); err != nil {
+			return err
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	width := 120
+	if f.IO.IsStdoutTTY() {
+		if w, _ := f.IO.TerminalSize(); w > 0 {
+			width = w
+		}
+	}
+	var outLock sync.Mutex
+	multi := len(o.Targets) > 1
+	outcomes := make([]hostOutcome, len(o.Targets))
+	renderers := make([]*shell.Renderer, len(o.Targets))
+	sem := make(chan struct{}, o.ThrottleLimit)
+	var wg sync.WaitGroup
+	for i, target := range o.Targets {
+		r := &shell.Renderer{
+			Out: f.IO.Out, Err: f.IO.ErrOut,
+			Color:    f.IO.ColorEnabled(),
+			Verbose:  o.Verbose,
+			Debug:    o.DebugStream,
+			Progress: f.IO.IsStderrTTY() && !multi,
+			Mode:     mode,
+			Lock:     &outLock,
+		}
+		if multi {
+			r.Computer = target
+			if !o.NoPrefix && mode == shell.OutputText {
+				r.Prefix = "[" + target + "] "
+			}
+		}
+		renderers[i] = r
+		wg.Add(1)
+		go func(i int, target string) {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				outcomes[i] = hostOutcome{target: target, code: ExitConnection, err: ctx.Err()}
+				return
+			}
+			defer func() { <-sem }()
+			code, err := invokeOne(ctx, f, o, target, password, script, width, r)
+			r.Flush()
+			outcomes[i] = hostOutcome{target: target, code: code, err: err}
+			if err != nil {
+				r.WriteErrorText(fmt.Sprintf("%s%s", prefixFor(multi, target), describeError(err)))
+			}
+		}(i, target)
+	}
+	wg.Wait()
+
+	if mode == shell.OutputJSON {
+		var all []any
+		for _, r := range renderers {
+			all = append(all, r.Collected()...)
+		}
+		if err := writeJSONArray(f.IO.Out, all); err != nil {
+			return err
+		}
+	}
+	status := 0
+	failed := 0
+	for _, oc := range outcomes {
+		if oc.code != 0 {
+			failed++
+			if status == 0 {
+				status = oc.code
+			}
+		}
+	}
+	if multi && failed > 0 {
+		fmt.Fprintf(f.IO.ErrOut, "pssession: %d of %d hosts failed:\n", failed, len(outcomes))
+		for _, oc := range outcomes {
+			state := "ok"
+			if oc.code != 0 {
+				state = fmt.Sprintf("exit %d", oc.code)
+			}
+			fmt.Fprintf(f.IO.ErrOut, "  %-30s %s\n", oc.target, state)
+		}
+	}
+	if status != 0 {
+		return &ExitError{Code: status}
+	}
+	return nil
+}
+
+func prefixFor(multi bool, target string) string {
+	if multi {
+		return "[" + target + "] "
+	}
+	return ""
+}
+
+// invokeOne runs the script on one target and returns its exit status.
+func invokeOne(ctx context.Context, f *Factory, o *InvokeOptions, target, password, script string, width int, r *shell.Renderer) (int, error) {
+	var exitCode *int32
+	var host session.Host
+	h := &shell.Host{Out: f.IO.Out, Err: f.IO.ErrOut, Renderer: r,
+		Size:   func() (int, int) { return width, 50 },
+		OnExit: func(c int32) { exitCode = &c },
+	}
+	if f.IO.IsStdinTTY() && !o.FromStdin {
+		h.Reader = &shell.TerminalReader{IO: f.IO}
+	}
+	host = h
+
+	openCtx, cancelOpen := context.WithTimeout(ctx, o.Conn.OpenTimeout)
+	sess, err := dialSession(openCtx, f, &o.Conn, target, password, session.Config{Host: host, CancelTimeout: o.CancelTimeout, HostInfo: session.DefaultHostInfo(width, 50)})
+	cancelOpen()
+	if err != nil {
+		return ExitConnection, err
+	}
+	defer func() {
+		// Always close the temporary session, even after an interrupt.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := sess.Close(cctx); err != nil {
+			f.Logger.Debug("closing the session", "target", target, "err", err)
+		}
+	}()
+
+	spec := ScriptPipeline(script, toArgs(o.Args), width, r.Mode == shell.OutputText && sess.HasOutString(ctx))
+	res, err := sess.Run(ctx, session.RunRequest{Spec: spec, CommandLine: firstLine(script), OnEvent: r.Event})
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, session.ErrAbandoned) {
+			return 130, errors.New("interrupted")
+		}
+		return ExitConnection, err
+	}
+	r.Flush()
+	switch {
+	case res.ShouldExit != nil:
+		return int(*res.ShouldExit), nil
+	case exitCode != nil:
+		return int(*exitCode), nil
+	}
+	if res.State == psrp.PipelineFailed || res.State == psrp.PipelineStopped {
+		if res.Error != nil {
+			r.Event(psrp.PipelineErrorRecord{Record: res.Error.Object()})
+		}
+	}
+	if code := sess.LastExitCode(ctx); code != 0 {
+		return code, nil
+	}
+	if res.State != psrp.PipelineCompleted || r.ErrorCount > 0 {
+		return ExitFailure, nil
+	}
+	return ExitOK, nil
+}
+
+func toArgs(vals []string) []clixml.Value {
+	out := make([]clixml.Value, len(vals))
+	for i, v := range vals {
+		out[i] = v
+	}
+	return out
+}
+
+// ScriptPipeline builds the pipeline for a user script: the script as a
+// script command with positional arguments (Invoke-Command -ArgumentList),
+// followed by `Out-String -Stream -Width N` when the endpoint has it.
+func ScriptPipeline(script string, args []clixml.Value, width int, outString bool) psrp.PipelineSpec {
+	cmd := psrp.Command{Cmd: script, IsScript: true}
+	for _, a := range args {
+		cmd.Args = append(cmd.Args, psrp.Argument{Value: a})
+	}
+	cmds := []psrp.Command{cmd}
+	if outString {
+		cmds = append(cmds, psrp.Command{Cmd: "Out-String", Args: []psrp.Argument{
+			{Name: "Stream", Value: true},
+			{Name: "Width", Value: int32(width)},
+		}})
+	}
+	return psrp.PipelineSpec{Commands: cmds, NoInput: true}
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 256 {
+		s = s[:256]
+	}
+	return s
+}
