@@ -60,6 +60,9 @@ func tlsServer(t *testing.T, inner http.Handler, cfg ServerConfig, hosts ...stri
 	if cfg.Users == nil {
 		cfg.Users = testUsers
 	}
+	if cfg.ChannelBindingCert == nil {
+		cfg.ChannelBindingCert = cert.Leaf
+	}
 	sa, err := NewServerAuth(inner, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -194,6 +197,13 @@ func TestClientErrors(t *testing.T) {
 	plain, _ := startServer(t, echoHandler(), ServerConfig{}, false)
 	goodTLS, ca := tlsServer(t, echoHandler(), ServerConfig{}, "localhost", "127.0.0.1")
 	otherName, otherCA := tlsServer(t, echoHandler(), ServerConfig{}, "other.example")
+	// A server expecting bindings of another certificate stands for a TLS
+	// interception proxy: the client's tls-server-end-point does not match.
+	elsewhere, _, err := SelfSignedCert("elsewhere.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	intercepted, interceptedCA := tlsServer(t, echoHandler(), ServerConfig{ChannelBindingCert: elsewhere.Leaf}, "127.0.0.1")
 
 	var authErr *AuthError
 	var httpErr *HTTPError
@@ -211,6 +221,7 @@ func TestClientErrors(t *testing.T) {
 		{"Basic against a 404 server", Config{URL: notWinRM.URL, Auth: "basic", Username: "bob", Password: "x", AllowUnencrypted: true}, func(e error) bool { return errors.As(e, &httpErr) && httpErr.Status == 404 }, "HTTP 404 Not Found"},
 		{"untrusted certificate", Config{URL: goodTLS.URL, Auth: "basic", Username: "bob", Password: "hunter2"}, func(e error) bool { return errors.As(e, &tlsErr) && tlsErr.Kind == TLSUnknownAuthority }, "--ca-file"},
 		{"name mismatch", Config{URL: otherName.URL, Auth: "basic", Username: "bob", Password: "hunter2", TLS: TLSConfig{CAFile: otherCA}}, func(e error) bool { return errors.As(e, &tlsErr) && tlsErr.Kind == TLSNameMismatch }, "name mismatch"},
+		{"channel bindings mismatch", Config{URL: intercepted.URL, Username: "bob", Password: "hunter2", TLS: TLSConfig{CAFile: interceptedCA}}, func(e error) bool { return errors.As(e, &authErr) }, "user bob"},
 		{"connection refused", Config{URL: "http://127.0.0.1:1/wsman", Username: "bob", Password: "x"}, func(e error) bool { return e != nil }, "connect to 127.0.0.1:1"},
 	}
 	for _, tt := range tests {
@@ -234,6 +245,7 @@ func TestClientTLS(t *testing.T) {
 	}{
 		{"Basic with CA file", Config{URL: srv.URL, Auth: "basic", Username: `TESTDOM\alice`, Password: "Secret123!", TLS: TLSConfig{CAFile: ca}}, `<echo user="TESTDOM\alice"><x/></echo>`},
 		{"NTLM over HTTPS (no sealing, channel bindings)", Config{URL: srv.URL, Username: "bob", Password: "hunter2", TLS: TLSConfig{CAFile: ca}}, `<echo user="bob"><x/></echo>`},
+		{"NTLM over HTTPS, insecure skip verify", Config{URL: srv.URL, Username: "bob", Password: "hunter2", TLS: TLSConfig{InsecureSkipVerify: true}}, `<echo user="bob"><x/></echo>`},
 		{"insecure skip verify", Config{URL: srv.URL, Auth: "basic", Username: "bob", Password: "hunter2", TLS: TLSConfig{InsecureSkipVerify: true}}, `<echo user="bob"><x/></echo>`},
 		{"server name override", Config{URL: otherName.URL, Auth: "basic", Username: "bob", Password: "hunter2", TLS: TLSConfig{CAFile: otherCA, ServerName: "other.example"}}, `<echo user="bob"><x/></echo>`},
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -38,6 +39,10 @@ type ServerConfig struct {
 	AllowUnencrypted bool
 	// Names advertised in the NTLM CHALLENGE; see ntlm.AcceptorConfig.
 	NbDomainName, NbComputerName, DNSDomainName, DNSComputerName string
+	// ChannelBindingCert is the server's TLS certificate. When set, NTLM
+	// clients over HTTPS that send channel bindings (tls-server-end-point)
+	// must match it, as with WinRM's CbtHardeningLevel=Relaxed.
+	ChannelBindingCert *x509.Certificate
 	// MaxBodySize bounds a request body; 0 means 8 MiB.
 	MaxBodySize int64
 	// Logger receives one line per authentication outcome; never secrets.
@@ -247,7 +252,8 @@ func (s *ServerAuth) negotiateStep(w http.ResponseWriter, r *http.Request, cs *c
 		acc, err := ntlm.NewAcceptor(ntlm.AcceptorConfig{
 			NbDomainName: s.cfg.NbDomainName, NbComputerName: s.cfg.NbComputerName,
 			DNSDomainName: s.cfg.DNSDomainName, DNSComputerName: s.cfg.DNSComputerName,
-			LookupNTHash: s.lookupHash,
+			LookupNTHash:    s.lookupHash,
+			ChannelBindings: s.channelBindings(r),
 		})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -323,6 +329,14 @@ func (s *ServerAuth) negotiateStep(w http.ResponseWriter, r *http.Request, cs *c
 	}
 	s.serve(w, r, cs.user, body, false, cs)
 	return false
+}
+
+// channelBindings is the expected tls-server-end-point data on a TLS request.
+func (s *ServerAuth) channelBindings(r *http.Request) []byte {
+	if r.TLS == nil || s.cfg.ChannelBindingCert == nil {
+		return nil
+	}
+	return ntlm.TLSServerEndPoint(s.cfg.ChannelBindingCert)
 }
 
 func canonicalScheme(s string) string {
