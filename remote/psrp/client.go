@@ -81,7 +81,7 @@ func NewClientPool(cfg ClientConfig) (*ClientPool, error) {
 		hostCalls: make(map[int64]HostMethodID),
 		pipelines: make(map[clixml.GUID]*ClientPipeline),
 	}
-	p.core.init("ClientPool", DestinationServer, cfg.RunspacePoolID, cfg.Rand, cfg.Limits)
+	p.core.init(DestinationServer, cfg.RunspacePoolID, cfg.Rand, cfg.Limits)
 	if p.core.id == (clixml.GUID{}) {
 		id, err := newGUID(p.core.rand)
 		if err != nil {

@@ -3,6 +3,7 @@ package psrp
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -888,5 +889,32 @@ func TestPairVersionMismatch(t *testing.T) {
 	}
 	if p.client.State() != PoolBroken {
 		t.Errorf("client state %s, want Broken", p.client.State())
+	}
+}
+
+func TestPairLimits(t *testing.T) {
+	p := newPair(t, 0, ClientConfig{Limits: Limits{MaxMessageSize: 2000}}, ServerConfig{ApplicationPrivateData: privateData(), Limits: Limits{MaxMessageSize: 3000}})
+	p.open() // the handshake fits both limits
+	pl, spl := p.startPipeline(PipelineSpec{Commands: []Command{{Cmd: "x"}}, NoInput: true})
+	if err := spl.WriteOutput(strings.Repeat("x", 3000)); err != nil {
+		t.Fatal(err)
+	}
+	var le *LimitError
+	if err := p.client.ReceiveData(p.server.DataToSend(0).Data); !errors.As(err, &le) || le.Limit != "MaxMessageSize" {
+		t.Errorf("client ReceiveData of a 3000-byte output = %v, want MaxMessageSize *LimitError", err)
+	}
+	if err := pl.Send("ok"); err == nil {
+		t.Fatal("Send on a NoInput pipeline succeeded")
+	}
+	big, err := p.client.CreatePipeline(PipelineSpec{Commands: []Command{{Cmd: strings.Repeat("y", 4000)}}, NoInput: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := big.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.clientEvents()
+	if err := p.server.ReceiveData(p.client.DataToSend(0).Data); !errors.As(err, &le) || le.Limit != "MaxMessageSize" {
+		t.Errorf("server ReceiveData of a 4000-byte script = %v, want MaxMessageSize *LimitError", err)
 	}
 }

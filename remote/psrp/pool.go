@@ -14,7 +14,6 @@ import (
 // and the session key (the psrpcore shape: methods queue, DataToSend
 // drains, ReceiveData and NextEvent consume).
 type poolCore struct {
-	role  string      // "ClientPool" or "ServerPool", for errors
 	dest  Destination // of outgoing messages
 	id    clixml.GUID
 	rand  io.Reader
@@ -28,11 +27,11 @@ type poolCore struct {
 	sessionKey []byte
 }
 
-func (c *poolCore) init(role string, dest Destination, id clixml.GUID, r io.Reader, l Limits) {
+func (c *poolCore) init(dest Destination, id clixml.GUID, r io.Reader, l Limits) {
 	if r == nil {
 		r = rand.Reader
 	}
-	c.role, c.dest, c.id, c.rand = role, dest, id, r
+	c.dest, c.id, c.rand = dest, id, r
 	c.in.Limits = l
 	c.limits = l
 }

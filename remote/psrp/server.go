@@ -50,7 +50,7 @@ func NewServerPool(cfg ServerConfig) *ServerPool {
 		availability: make(map[int64]pendingRequest),
 		pipelines:    make(map[clixml.GUID]*ServerPipeline),
 	}
-	s.core.init("ServerPool", DestinationClient, cfg.RunspacePoolID, cfg.Rand, cfg.Limits)
+	s.core.init(DestinationClient, cfg.RunspacePoolID, cfg.Rand, cfg.Limits)
 	return s
 }
 
