@@ -193,13 +193,6 @@ func (h *Handler) notifyLocked() {
 	h.changed = make(chan struct{})
 }
 
-// notify is notifyLocked for callers not holding h.mu.
-func (h *Handler) notify() {
-	h.mu.Lock()
-	h.notifyLocked()
-	h.mu.Unlock()
-}
-
 // call is one request being served.
 type call struct {
 	ctx      context.Context

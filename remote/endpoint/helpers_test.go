@@ -231,8 +231,6 @@ type result struct {
 	raw    string
 }
 
-func (r result) body() *node { return r.root.first(nsSOAP, "Body") }
-
 // faultCode returns the WSManFault Code, or "" for a non-fault.
 func (r result) faultCode() string {
 	if f := r.root.first(nsFault, "WSManFault"); f != nil {
