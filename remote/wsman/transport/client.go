@@ -97,6 +97,7 @@ type Client struct {
 type lane struct {
 	id        int
 	conn      net.Conn
+	lr        *budgetReader // bounds what one response may make us read
 	br        *bufio.Reader
 	sealer    Sealer // nil when bodies travel in plain (HTTPS, Basic)
 	viaProxy  bool   // plain-HTTP proxy: requests use the absolute URI
@@ -277,6 +278,7 @@ func (l *lane) alive() bool {
 	if l.br.Buffered() > 0 {
 		return false
 	}
+	l.lr.budget = 1
 	_ = l.conn.SetReadDeadline(time.Now().Add(time.Millisecond))
 	_, err := l.br.Peek(1)
 	_ = l.conn.SetReadDeadline(time.Time{})
@@ -329,7 +331,8 @@ func (c *Client) openLane(ctx context.Context, id int) (*lane, error) {
 		}
 		l.conn = tc
 	}
-	l.br = bufio.NewReader(l.conn)
+	l.lr = &budgetReader{r: l.conn}
+	l.br = bufio.NewReader(l.lr)
 	c.log.Debug("lane opened", "lane", id, "addr", addr, "proxy", proxyURL != nil)
 	if c.scheme == "ntlm" {
 		if err := c.handshake(ctx, l); err != nil {
@@ -558,6 +561,10 @@ func (c *Client) roundTrip(ctx context.Context, l *lane, authz string, body []by
 	if werr != nil {
 		return nil, nil, c.netErr(ctx, "send request", werr)
 	}
+	// Status line, headers and body of one response together may not
+	// exceed MaxBodySize plus maxResponseHeader (net/http's ReadResponse
+	// itself does not bound headers).
+	l.lr.budget = c.cfg.MaxBodySize + maxResponseHeader
 	resp, err := http.ReadResponse(l.br, req)
 	if err != nil {
 		return nil, nil, c.netErr(ctx, "read response", err)
@@ -590,4 +597,28 @@ func (c *Client) netErr(ctx context.Context, op string, err error) error {
 // String describes the client for logs, without credentials.
 func (c *Client) String() string {
 	return c.scheme + " " + c.url.Redacted() + " as " + strconv.Quote(c.cfg.Username)
+}
+
+// maxResponseHeader bounds the status line and headers of a response.
+const maxResponseHeader = 1 << 20
+
+// errResponseTooLarge is returned when a response exceeds its read budget.
+var errResponseTooLarge = errors.New("transport: response exceeds the size limit")
+
+// budgetReader reads at most budget bytes until the budget is reset.
+type budgetReader struct {
+	r      io.Reader
+	budget int64
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if b.budget <= 0 {
+		return 0, errResponseTooLarge
+	}
+	if int64(len(p)) > b.budget {
+		p = p[:b.budget]
+	}
+	n, err := b.r.Read(p)
+	b.budget -= int64(n)
+	return n, err
 }

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -126,5 +127,19 @@ func TestClientExpiredCertificate(t *testing.T) {
 	var te *TLSError
 	if !errors.As(err, &te) || te.Kind != TLSExpired {
 		t.Fatalf("got %v, want TLSError of kind TLSExpired", err)
+	}
+}
+
+func TestClientResponseHeaderLimit(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := range 3000 {
+			w.Header().Add("X-Filler", strings.Repeat("y", 500)+strconv.Itoa(i))
+		}
+		w.Header().Set("Content-Type", SOAPContentType)
+	}))
+	t.Cleanup(srv.Close)
+	c := newClient(t, Config{URL: srv.URL, Auth: "basic", Username: "bob", Password: "x", AllowUnencrypted: true, MaxBodySize: 1024})
+	if _, _, err := c.Post(context.Background(), []byte("<x/>")); !errors.Is(err, errResponseTooLarge) {
+		t.Fatalf("got %v, want errResponseTooLarge", err)
 	}
 }
