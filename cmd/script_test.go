@@ -1,0 +1,98 @@
+package cmd
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/pssession/pssession/remote/endpoint"
+	"github.com/pssession/pssession/remote/wsman/transport"
+	"github.com/pssession/pssession/shell"
+)
+
+// TestMain lets testscript run the real command tree as the "pssession"
+// program in its scripts.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"pssession": func() {
+			io := shell.System()
+			f := &Factory{
+				IO:     io,
+				Build:  BuildInfo{Version: "test", Commit: "testcommit"},
+				Logger: slog.New(slog.NewTextHandler(io.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn})),
+				Getenv: os.Getenv,
+			}
+			os.Exit(Execute(f, os.Args[1:]))
+		},
+	})
+}
+
+// startTestEndpoint serves the scripted engine behind NTLM (sealed HTTP)
+// and Basic, with user LAB\alice / Passw0rd!, on 127.0.0.1:0.
+func startTestEndpoint(env *testscript.Env) (string, error) {
+	h := endpoint.New(endpoint.Config{Engine: endpoint.Scripted{}, Machine: "WIN-TEST"})
+	sa, err := transport.NewServerAuth(h, transport.ServerConfig{Users: map[string]string{`LAB\alice`: "Passw0rd!"}})
+	if err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: sa, ConnContext: sa.ConnContext}
+	go srv.Serve(ln)
+	env.Defer(func() {
+		srv.Close()
+		h.Close()
+	})
+	return ln.Addr().String(), nil
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			addr, err := startTestEndpoint(env)
+			if err != nil {
+				return err
+			}
+			_, port, _ := net.SplitHostPort(addr)
+			env.Setenv("HOST", addr)
+			env.Setenv("PORT", port)
+			env.Setenv("PSSESSION_PASSWORD", "Passw0rd!")
+			env.Setenv("XDG_STATE_HOME", env.WorkDir+"/state")
+			env.Setenv("NO_COLOR", "1")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// exitcode N prog args...: run prog and require exit status N.
+			"exitcode": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 2 {
+					ts.Fatalf("usage: exitcode N prog args...")
+				}
+				want, err := strconv.Atoi(args[0])
+				if err != nil {
+					ts.Fatalf("exitcode: %v", err)
+				}
+				err = ts.Exec(args[1], args[2:]...)
+				got := 0
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					got = ee.ExitCode()
+				} else if err != nil {
+					ts.Fatalf("exitcode: %v", err)
+				}
+				if (got == want) == neg {
+					ts.Fatalf("exit status %d, want %d", got, want)
+				}
+			},
+		},
+	})
+}
