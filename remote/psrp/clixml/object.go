@@ -71,11 +71,44 @@ func (o *Object) IsType(typeName string) bool {
 // invariant form, an Obj's <ToString> when it has one, otherwise its
 // content's string, else its first type name; a property bag without type
 // names renders as @{Name=value; ...} like a PSCustomObject in a string.
+// Nesting and total length are bounded (peer objects may share members
+// through <Ref>), so the result is at most about 64 KiB.
 func ToDisplayString(v Value) string {
-	return displayString(v, 0)
+	b := &displayBuilder{budget: maxDisplayLen}
+	b.value(v, 0)
+	return b.String()
 }
 
-func displayString(v Value, depth int) string {
+const (
+	maxDisplayLen   = 64 << 10
+	maxDisplayDepth = 8
+)
+
+type displayBuilder struct {
+	strings.Builder
+	budget int
+}
+
+func (b *displayBuilder) add(s string) {
+	if b.budget <= 0 {
+		return
+	}
+	if len(s) > b.budget {
+		s = s[:b.budget] + "..."
+	}
+	b.budget -= len(s)
+	b.WriteString(s)
+}
+
+func (b *displayBuilder) value(v Value, depth int) {
+	if o, ok := v.(*Object); ok {
+		b.object(o, depth)
+		return
+	}
+	b.add(primitiveString(v))
+}
+
+func primitiveString(v Value) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
@@ -129,37 +162,40 @@ func displayString(v Value, depth int) string {
 		return string(x)
 	case SecureString:
 		return "System.Security.SecureString"
-	case *Object:
-		return objectString(x, depth)
 	}
 	return fmt.Sprint(v)
 }
 
-func objectString(o *Object, depth int) string {
+func (b *displayBuilder) object(o *Object, depth int) {
 	switch {
 	case o == nil:
-		return ""
 	case o.HasToString:
-		return o.ToString
-	case o.Content == ContentPrimitive && depth < 8:
-		return displayString(o.Value, depth+1)
-	case len(o.TypeNames) > 0:
-		return o.TypeNames[0]
-	case o.Content == ContentNone && len(o.Members)+len(o.Props) > 0 && depth < 8:
-		var b strings.Builder
-		b.WriteString("@{")
-		for i, p := range append(append([]Property(nil), o.Props...), o.Members...) {
-			if i > 0 {
-				b.WriteString("; ")
-			}
-			b.WriteString(p.Name)
-			b.WriteByte('=')
-			b.WriteString(displayString(p.Value, depth+1))
+		b.add(o.ToString)
+	case o.Content == ContentPrimitive:
+		if depth < maxDisplayDepth {
+			b.value(o.Value, depth+1)
 		}
-		b.WriteByte('}')
-		return b.String()
+	case len(o.TypeNames) > 0:
+		b.add(o.TypeNames[0])
+	case o.Content == ContentNone && len(o.Members)+len(o.Props) > 0:
+		if depth >= maxDisplayDepth {
+			b.add("...")
+			return
+		}
+		b.add("@{")
+		for i, p := range append(append([]Property(nil), o.Props...), o.Members...) {
+			if b.budget <= 0 {
+				break
+			}
+			if i > 0 {
+				b.add("; ")
+			}
+			b.add(p.Name)
+			b.add("=")
+			b.value(p.Value, depth+1)
+		}
+		b.add("}")
 	}
-	return ""
 }
 
 // timeSpanString is TimeSpan.ToString(): [-][d.]hh:mm:ss[.fffffff].

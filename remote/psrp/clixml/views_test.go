@@ -736,3 +736,26 @@ func TestRemoteHostResponseError(t *testing.T) {
 		t.Errorf("nil result sent as mr: %s", nilResult)
 	}
 }
+
+func TestToDisplayStringIsBounded(t *testing.T) {
+	// 64 members all pointing at the same 64-member object, 6 levels deep:
+	// expanding it naively would take 64^6 steps.
+	leaf := ms(Property{"x", "y"})
+	node := leaf
+	for range 6 {
+		props := make([]Property, 64)
+		for i := range props {
+			props[i] = Property{"p", node}
+		}
+		node = ms(props...)
+	}
+	s := ToDisplayString(node)
+	if len(s) > maxDisplayLen+16 || !strings.HasPrefix(s, "@{p=@{p=") {
+		t.Errorf("len %d, prefix %q", len(s), s[:min(len(s), 20)])
+	}
+	self := &Object{}
+	self.Members = []Property{{"self", self}}
+	if got := ToDisplayString(self); !strings.Contains(got, "...") {
+		t.Errorf("cycle rendered as %q", got)
+	}
+}
