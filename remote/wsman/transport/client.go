@@ -74,22 +74,24 @@ type Config struct {
 // concurrent use: each concurrent Post takes its own lane (one TCP/TLS
 // connection with its own authentication context).
 type Client struct {
-	cfg      Config
-	url      *url.URL
-	https    bool
-	scheme   string // "basic" or "ntlm"
-	seal     bool   // NTLM over HTTP: every body is sealed
-	domain   string
-	user     string
-	tlsConf  *tls.Config
-	proxy    func(*url.URL) (*url.URL, error)
-	log      *slog.Logger
-	sem      chan struct{}
-	mu       sync.Mutex
-	idle     []*lane
-	closed   bool
-	laneSeq  int
-	basicTok string
+	cfg     Config
+	url     *url.URL
+	https   bool
+	scheme  string // "basic" or "ntlm"
+	seal    bool   // NTLM over HTTP: every body is sealed
+	domain  string
+	user    string
+	tlsConf *tls.Config
+	proxy   func(*url.URL) (*url.URL, error)
+	log     *slog.Logger
+	sem     chan struct{}
+	mu      sync.Mutex
+	idle    []*lane
+	closed  bool
+	laneSeq int
+	// livenessAfter: see the constant; tests set 0 to probe every reuse.
+	livenessAfter time.Duration
+	basicTok      string
 }
 
 // lane is one connection with its authentication context; used by one
@@ -102,7 +104,12 @@ type lane struct {
 	sealer    Sealer // nil when bodies travel in plain (HTTPS, Basic)
 	viaProxy  bool   // plain-HTTP proxy: requests use the absolute URI
 	proxyAuth string
+	lastUsed  time.Time
 }
+
+// livenessAfter is how long a lane may sit idle before it is probed for a
+// server-side close when taken again; busier lanes are reused at once.
+const livenessAfter = time.Second
 
 // New validates cfg and returns a Client; it does not connect yet.
 func New(cfg Config) (*Client, error) {
@@ -159,6 +166,7 @@ func New(cfg Config) (*Client, error) {
 		c.cfg.MaxBodySize = DefaultMaxBodySize
 	}
 	c.sem = make(chan struct{}, c.cfg.MaxLanes)
+	c.livenessAfter = livenessAfter
 	return c, nil
 }
 
@@ -253,7 +261,7 @@ func (c *Client) takeLane(ctx context.Context) (*lane, error) {
 		if l == nil {
 			return c.openLane(ctx, id)
 		}
-		if l.alive() {
+		if time.Since(l.lastUsed) < c.livenessAfter || l.alive() {
 			return l, nil
 		}
 		// The server closed it while idle: a new connection needs a new
@@ -270,6 +278,7 @@ func (c *Client) putLane(l *lane) {
 		l.conn.Close()
 		return
 	}
+	l.lastUsed = time.Now()
 	c.idle = append(c.idle, l)
 }
 

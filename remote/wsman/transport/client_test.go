@@ -156,16 +156,37 @@ func TestClientConcurrentLanes(t *testing.T) {
 }
 
 func TestClientRehandshakeAfterServerClose(t *testing.T) {
-	srv, log := startServer(t, echoHandler(), ServerConfig{}, false)
-	c := newClient(t, Config{URL: srv.URL, Username: "bob", Password: "hunter2"})
-	post(t, c, "<one/>")
-	srv.CloseClientConnections()
-	if _, body := post(t, c, "<two/>"); body != `<echo user="bob"><two/></echo>` {
-		t.Errorf("body %q", body)
-	}
-	if got := log.handshakes(); got != 2 {
-		t.Errorf("%d handshakes, want 2", got)
-	}
+	t.Run("idle lane probed", func(t *testing.T) {
+		srv, log := startServer(t, echoHandler(), ServerConfig{}, false)
+		c := newClient(t, Config{URL: srv.URL, Username: "bob", Password: "hunter2"})
+		c.livenessAfter = 0 // as if the lane had been idle a while
+		post(t, c, "<one/>")
+		srv.CloseClientConnections()
+		if _, body := post(t, c, "<two/>"); body != `<echo user="bob"><two/></echo>` {
+			t.Errorf("body %q", body)
+		}
+		if got := log.handshakes(); got != 2 {
+			t.Errorf("%d handshakes, want 2", got)
+		}
+	})
+	t.Run("busy lane broken", func(t *testing.T) {
+		srv, log := startServer(t, echoHandler(), ServerConfig{}, false)
+		c := newClient(t, Config{URL: srv.URL, Username: "bob", Password: "hunter2"})
+		post(t, c, "<one/>")
+		srv.CloseClientConnections()
+		// Reused at once without a probe: this Post fails on the dead
+		// connection (never silently continuing the context elsewhere) ...
+		if _, _, err := c.Post(context.Background(), []byte("<two/>")); err == nil {
+			t.Error("Post on a connection the server closed succeeded")
+		}
+		// ... and the next one re-handshakes on a new connection.
+		if _, body := post(t, c, "<three/>"); body != `<echo user="bob"><three/></echo>` {
+			t.Errorf("body %q", body)
+		}
+		if got := log.handshakes(); got != 2 {
+			t.Errorf("%d handshakes, want 2", got)
+		}
+	})
 }
 
 func TestClientCancel(t *testing.T) {
