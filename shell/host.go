@@ -16,9 +16,17 @@ import (
 
 // ErrNotInteractive is PowerShell's error for a prompt in a host that
 // cannot interact with a user (stdin is not a terminal).
-var ErrNotInteractive = errors.New("A command that prompts the user failed because the host program or the command type does not support user interaction. " +
-	"Try a host program that supports user interaction, such as the PowerShell Console or PowerShell ISE, and remove prompt-related commands " +
-	"from command types that do not support user interaction, such as PowerShell workflows.")
+var ErrNotInteractive error = notInteractiveError{}
+
+// notInteractiveError carries PowerShell's own message text, capital
+// letter and full stop included, as users search for it.
+type notInteractiveError struct{}
+
+func (notInteractiveError) Error() string {
+	return "A command that prompts the user failed because the host program or the command type does not support user interaction. " +
+		"Try a host program that supports user interaction, such as the PowerShell Console or PowerShell ISE, and remove prompt-related commands " +
+		"from command types that do not support user interaction, such as PowerShell workflows."
+}
 
 // LineReader reads what the user types at a host prompt.
 type LineReader interface {

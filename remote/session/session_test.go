@@ -139,7 +139,7 @@ func TestSessionRunsInOneRunspace(t *testing.T) {
 	if diff := cmp.Diff([]string{"warning:careful", "information:hi"}, c.other); diff != "" {
 		t.Fatal(diff)
 	}
-	c, res = run(t, s, "throw 'bad thing'")
+	_, res = run(t, s, "throw 'bad thing'")
 	if res.State != psrp.PipelineFailed || res.Error == nil || !strings.Contains(res.Error.DisplayMessage(), "bad thing") {
 		t.Fatalf("throw: %s %+v", res.State, res.Error)
 	}
