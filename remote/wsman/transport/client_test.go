@@ -225,6 +225,7 @@ func TestClientErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	intercepted, interceptedCA := tlsServer(t, echoHandler(), ServerConfig{ChannelBindingCert: elsewhere.Leaf}, "127.0.0.1")
+	basicOnly, basicCA := tlsServer(t, echoHandler(), ServerConfig{Schemes: []string{"basic"}}, "127.0.0.1")
 
 	var authErr *AuthError
 	var httpErr *HTTPError
@@ -243,6 +244,7 @@ func TestClientErrors(t *testing.T) {
 		{"untrusted certificate", Config{URL: goodTLS.URL, Auth: "basic", Username: "bob", Password: "hunter2"}, func(e error) bool { return errors.As(e, &tlsErr) && tlsErr.Kind == TLSUnknownAuthority }, "--ca-file"},
 		{"name mismatch", Config{URL: otherName.URL, Auth: "basic", Username: "bob", Password: "hunter2", TLS: TLSConfig{CAFile: otherCA}}, func(e error) bool { return errors.As(e, &tlsErr) && tlsErr.Kind == TLSNameMismatch }, "name mismatch"},
 		{"channel bindings mismatch", Config{URL: intercepted.URL, Username: "bob", Password: "hunter2", TLS: TLSConfig{CAFile: interceptedCA}}, func(e error) bool { return errors.As(e, &authErr) }, "user bob"},
+		{"server without Negotiate", Config{URL: basicOnly.URL, Username: "bob", Password: "hunter2", TLS: TLSConfig{CAFile: basicCA}}, func(e error) bool { return errors.As(e, &authErr) }, "does not accept NTLM (Negotiate) (server offers: Basic)"},
 		{"connection refused", Config{URL: "http://127.0.0.1:1/wsman", Username: "bob", Password: "x"}, func(e error) bool { return e != nil }, "connect to 127.0.0.1:1"},
 	}
 	for _, tt := range tests {

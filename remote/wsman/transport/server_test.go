@@ -265,6 +265,16 @@ func TestServerSPNEGOWrappedNTLM(t *testing.T) {
 			t.Errorf("(-want +got)\n%s", diff)
 		}
 	}
+	// A plain SOAP body on the authenticated HTTP connection is refused
+	// (encryption required) and ends the context: the next sealed
+	// request is challenged again.
+	if resp, _ := send("", SOAPContentType, []byte("<plain/>")); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("plain body after handshake: status %d, want 401", resp.StatusCode)
+	}
+	body, ct, _ := WrapEncrypted(sess, ProtocolSPNEGO, []byte("<late/>"))
+	if resp, _ := send("", ct, body); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("sealed body after the context ended: status %d, want 401", resp.StatusCode)
+	}
 }
 
 func splitHostPort(t *testing.T, rawURL string) (string, int) {
