@@ -138,9 +138,69 @@ type decoder struct {
 	lim   Limits
 	depth int
 	elems int
-	objs  map[string]*Object  // RefId → Obj of this message
-	tns   map[string][]string // TN RefId → type names of this message
-	buf   []byte              // scratch for character data that needs rewriting
+	objs  refTable[*Object]  // RefId → Obj of this message
+	tns   refTable[[]string] // TN RefId → type names of this message
+	buf   []byte             // scratch for character data that needs rewriting
+
+	// Scratch stacks: children are collected here and copied out once into
+	// an exactly sized slice when their parent ends.
+	props []Property
+	vals  []Value
+	names []string
+}
+
+// refTable maps RefId attribute values to what they name. Windows numbers
+// them 0, 1, 2… so small decimal ids index a slice; anything else goes to
+// a map.
+type refTable[T any] struct {
+	byIndex []T
+	set     []bool
+	other   map[string]T
+}
+
+// maxIndexedRef bounds the slice part of a refTable.
+const maxIndexedRef = 1 << 16
+
+func smallRef(id []byte) (int, bool) {
+	if len(id) == 0 || len(id) > 5 || (len(id) > 1 && id[0] == '0') {
+		return 0, false
+	}
+	n := 0
+	for _, c := range id {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, n < maxIndexedRef
+}
+
+func (t *refTable[T]) put(id []byte, v T) {
+	if n, ok := smallRef(id); ok {
+		for len(t.byIndex) <= n {
+			var zero T
+			t.byIndex = append(t.byIndex, zero)
+			t.set = append(t.set, false)
+		}
+		t.byIndex[n], t.set[n] = v, true
+		return
+	}
+	if t.other == nil {
+		t.other = make(map[string]T)
+	}
+	t.other[string(id)] = v
+}
+
+func (t *refTable[T]) get(id []byte) (T, bool) {
+	if n, ok := smallRef(id); ok {
+		if n < len(t.byIndex) && t.set[n] {
+			return t.byIndex[n], true
+		}
+		var zero T
+		return zero, false
+	}
+	v, ok := t.other[string(id)]
+	return v, ok
 }
 
 func (d *decoder) init(data []byte, l Limits) error {
@@ -919,8 +979,8 @@ func (d *decoder) ref(t tag) (Value, error) {
 	if !t.hasRefID {
 		return nil, d.errAt(t.off, "<Ref> without RefId")
 	}
-	o := d.objs[string(t.refID)]
-	if o == nil {
+	o, ok := d.objs.get(t.refID)
+	if !ok {
 		return nil, d.errAt(t.off, "<Ref> to unknown RefId "+strconv.Quote(string(t.refID)))
 	}
 	if !t.empty {
@@ -938,10 +998,7 @@ func (d *decoder) ref(t tag) (Value, error) {
 func (d *decoder) object(t tag) (*Object, error) {
 	o := &Object{}
 	if t.hasRefID {
-		if d.objs == nil {
-			d.objs = make(map[string]*Object)
-		}
-		d.objs[string(t.refID)] = o
+		d.objs.put(t.refID, o)
 	}
 	if t.empty {
 		return o, nil
@@ -978,7 +1035,7 @@ func (d *decoder) object(t tag) (*Object, error) {
 			if !ct.hasRefID {
 				return nil, d.errAt(ct.off, "<TNRef> without RefId")
 			}
-			names, ok := d.tns[string(ct.refID)]
+			names, ok := d.tns.get(ct.refID)
 			if !ok {
 				return nil, d.errAt(ct.off, "<TNRef> to unknown RefId "+strconv.Quote(string(ct.refID)))
 			}
@@ -1046,6 +1103,8 @@ func (d *decoder) object(t tag) (*Object, error) {
 
 func (d *decoder) typeNames(t tag) ([]string, error) {
 	var names []string
+	base := len(d.names)
+	defer func() { d.names = d.names[:base] }()
 	if !t.empty {
 		if err := d.enter(t.off); err != nil {
 			return nil, err
@@ -1065,16 +1124,16 @@ func (d *decoder) typeNames(t tag) ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			names = append(names, internedString(b))
+			d.names = append(d.names, internedString(b))
 		}
 		d.depth--
-	}
-	names = names[:len(names):len(names)]
-	if t.hasRefID {
-		if d.tns == nil {
-			d.tns = make(map[string][]string)
+		if n := len(d.names) - base; n > 0 {
+			names = make([]string, n)
+			copy(names, d.names[base:])
 		}
-		d.tns[string(t.refID)] = names
+	}
+	if t.hasRefID {
+		d.tns.put(t.refID, names)
 	}
 	return names, nil
 }
@@ -1087,7 +1146,11 @@ func (d *decoder) properties(t tag) ([]Property, error) {
 	if err := d.enter(t.off); err != nil {
 		return nil, err
 	}
-	var props []Property
+	if d.props == nil {
+		d.props = make([]Property, 0, 64)
+	}
+	base := len(d.props)
+	defer func() { d.props = d.props[:base] }()
 	for {
 		ct, done, err := d.child(t)
 		if err != nil {
@@ -1113,10 +1176,13 @@ func (d *decoder) properties(t tag) ([]Property, error) {
 		if err != nil {
 			return nil, err
 		}
-		props = append(props, Property{Name: name, Value: v})
+		d.props = append(d.props, Property{Name: name, Value: v})
 	}
 	d.depth--
-	return props, nil
+	if len(d.props) == base {
+		return nil, nil
+	}
+	return append([]Property(nil), d.props[base:]...), nil
 }
 
 func (d *decoder) items(t tag) ([]Value, error) {
@@ -1126,7 +1192,11 @@ func (d *decoder) items(t tag) ([]Value, error) {
 	if err := d.enter(t.off); err != nil {
 		return nil, err
 	}
-	var items []Value
+	if d.vals == nil {
+		d.vals = make([]Value, 0, 16)
+	}
+	base := len(d.vals)
+	defer func() { d.vals = d.vals[:base] }()
 	for {
 		ct, done, err := d.child(t)
 		if err != nil {
@@ -1139,10 +1209,13 @@ func (d *decoder) items(t tag) ([]Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, v)
+		d.vals = append(d.vals, v)
 	}
 	d.depth--
-	return items, nil
+	if len(d.vals) == base {
+		return nil, nil
+	}
+	return append([]Value(nil), d.vals[base:]...), nil
 }
 
 func (d *decoder) dict(t tag) ([]DictEntry, error) {
