@@ -8,14 +8,18 @@ import (
 	"encoding/pem"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/masterzen/winrm"
 	"github.com/pssession/pssession/shell"
 )
 
@@ -161,5 +165,42 @@ func TestServeUsageErrors(t *testing.T) {
 				t.Fatalf("exit %d, stderr %s", code, errOut)
 			}
 		})
+	}
+}
+
+// TestServeNTLMWithShEngine runs masterzen/winrm's WinRS client with NTLM
+// message encryption against `pssession serve --engine sh` on plain HTTP.
+func TestServeNTLMWithShEngine(t *testing.T) {
+	users := filepath.Join(t.TempDir(), "users")
+	if err := os.WriteFile(users, []byte(`WORKGROUP\vagrant:Passw0rd!`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	raw, _, _ := startServe(t, "--auth", "negotiate", "--users", users, "--engine", "sh")
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.Atoi(u.Port())
+	params := *winrm.DefaultParameters
+	params.TransportDecorator = func() winrm.Transporter {
+		enc, err := winrm.NewEncryption("ntlm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return enc
+	}
+	client, err := winrm.NewClientWithParameters(winrm.NewEndpoint(u.Hostname(), port, false, false, nil, nil, nil, 30*time.Second),
+		`WORKGROUP\vagrant`, "Passw0rd!", &params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stdout, stderr, code, err := client.RunPSWithContext(ctx, "echo from-sh; echo warn >&2; exit 3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stdout != "from-sh\n" || stderr != "warn\n" || code != 3 {
+		t.Fatalf("stdout %q stderr %q code %d", stdout, stderr, code)
 	}
 }

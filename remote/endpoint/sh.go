@@ -21,6 +21,7 @@ import (
 // pipeline's script runs in that shell (so cd and variables persist); its
 // stdout lines become output objects and its stderr lines error records.
 // "prompt" answers "PS <cwd>> ", and "exit N" asks the client to exit.
+// Leading PowerShell preference assignments ($X = 'v';) are skipped.
 // Stopping a pipeline (Ctrl+C) kills the shell's process group and starts
 // a new shell in the same directory: variables set before are lost.
 type Sh struct {
@@ -160,6 +161,11 @@ func (r *shRunspace) Close() error {
 	return nil
 }
 
+// psPreamble matches leading PowerShell preference assignments such as
+// "$ProgressPreference = 'SilentlyContinue';" that WinRS clients prepend
+// to scripts (masterzen/winrm's Powershell); the shell skips them.
+var psPreamble = regexp.MustCompile(`^(\s*\$[A-Za-z_]\w*\s*=\s*('[^']*'|"[^"]*"|\S+)\s*;)+`)
+
 var shExit = regexp.MustCompile(`^\s*exit(\s+(-?\d+))?\s*;?\s*$`)
 
 // shScript turns a pipeline into shell text.
@@ -185,7 +191,7 @@ func shScript(p Pipeline) string {
 			parts = append(parts, strings.Join(words, " "))
 		}
 	}
-	script := strings.Join(parts, "\n")
+	script := psPreamble.ReplaceAllString(strings.Join(parts, "\n"), "")
 	if strings.TrimSpace(script) == "prompt" {
 		script = `printf 'PS %s> \n' "$PWD"`
 	}

@@ -60,3 +60,15 @@ func TestShEngineOneShotWinRS(t *testing.T) {
 		t.Fatalf("stdout %q stderr %q code %s", stdout, stderr, code)
 	}
 }
+
+func TestShScriptSkipsPowerShellPreamble(t *testing.T) {
+	for in, want := range map[string]string{
+		"$ProgressPreference = 'SilentlyContinue';echo hi": "echo hi",
+		`$a = "x y"; $b=1; ls`:                             " ls",
+		"echo $HOME; $x = 1;":                              "echo $HOME; $x = 1;",
+	} {
+		if got := shScript(Pipeline{Commands: []Command{{Text: in, IsScript: true}}}); got != want {
+			t.Errorf("shScript(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
