@@ -105,6 +105,7 @@ type lane struct {
 	viaProxy  bool   // plain-HTTP proxy: requests use the absolute URI
 	proxyAuth string
 	lastUsed  time.Time
+	tainted   bool // a context cancellation touched the connection
 }
 
 // livenessAfter is how long a lane may sit idle before it is probed for a
@@ -234,7 +235,7 @@ func (c *Client) Post(ctx context.Context, envelope []byte) (int, []byte, error)
 		return 0, nil, err
 	}
 	status, body, keep, err := c.exchange(ctx, l, envelope)
-	if err != nil || !keep {
+	if err != nil || !keep || l.tainted {
 		l.conn.Close()
 		c.log.Debug("lane closed", "lane", l.id, "err", err)
 	} else {
@@ -538,7 +539,13 @@ func (c *Client) roundTrip(ctx context.Context, l *lane, authz string, body []by
 		return nil, nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetDeadline(time.Now()) })
-	defer stop()
+	defer func() {
+		if !stop() {
+			// Cancellation raced with completion: the deadline may be
+			// poisoned at any moment, so the connection is not reused.
+			l.tainted = true
+		}
+	}()
 	_ = l.conn.SetDeadline(time.Now().Add(c.cfg.ResponseTimeout))
 
 	req := &http.Request{
