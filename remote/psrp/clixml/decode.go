@@ -150,19 +150,17 @@ type decoder struct {
 }
 
 // refTable maps RefId attribute values to what they name. Windows numbers
-// them 0, 1, 2… so small decimal ids index a slice; anything else goes to
-// a map.
+// them 0, 1, 2… so decimal ids close to the ones already seen index a
+// slice (memory stays proportional to the ids used); anything else goes to
+// a map keyed by the attribute text, as PowerShell's own table is.
 type refTable[T any] struct {
 	byIndex []T
 	set     []bool
 	other   map[string]T
 }
 
-// maxIndexedRef bounds the slice part of a refTable.
-const maxIndexedRef = 1 << 16
-
 func smallRef(id []byte) (int, bool) {
-	if len(id) == 0 || len(id) > 5 || (len(id) > 1 && id[0] == '0') {
+	if len(id) == 0 || len(id) > 9 || (len(id) > 1 && id[0] == '0') {
 		return 0, false
 	}
 	n := 0
@@ -172,11 +170,11 @@ func smallRef(id []byte) (int, bool) {
 		}
 		n = n*10 + int(c-'0')
 	}
-	return n, n < maxIndexedRef
+	return n, true
 }
 
 func (t *refTable[T]) put(id []byte, v T) {
-	if n, ok := smallRef(id); ok {
+	if n, ok := smallRef(id); ok && n < len(t.byIndex)+64 {
 		for len(t.byIndex) <= n {
 			var zero T
 			t.byIndex = append(t.byIndex, zero)
@@ -192,12 +190,8 @@ func (t *refTable[T]) put(id []byte, v T) {
 }
 
 func (t *refTable[T]) get(id []byte) (T, bool) {
-	if n, ok := smallRef(id); ok {
-		if n < len(t.byIndex) && t.set[n] {
-			return t.byIndex[n], true
-		}
-		var zero T
-		return zero, false
+	if n, ok := smallRef(id); ok && n < len(t.byIndex) && t.set[n] {
+		return t.byIndex[n], true
 	}
 	v, ok := t.other[string(id)]
 	return v, ok

@@ -350,3 +350,33 @@ func TestDecodeNeverPanicsOnTruncation(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeRefIDs(t *testing.T) {
+	// Sparse, large, zero-padded and non-numeric RefIds all resolve, each
+	// to its own object ("7" and "07" are different ids, as in PowerShell).
+	in := `<Obj RefId="0"><LST>` +
+		`<Obj RefId="7"><ToString>seven</ToString></Obj>` +
+		`<Obj RefId="07"><ToString>zero-seven</ToString></Obj>` +
+		`<Obj RefId="99999999999"><ToString>big</ToString></Obj>` +
+		`<Obj RefId="abc"><ToString>abc</ToString></Obj>` +
+		`<Obj RefId="70"><ToString>seventy</ToString></Obj>` +
+		`<Ref RefId="7" /><Ref RefId="07" /><Ref RefId="99999999999" /><Ref RefId="abc" /><Ref RefId="70" /></LST></Obj>`
+	v, err := Decode([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := v.(*Object).Items
+	var got []string
+	for i, it := range items[5:] {
+		if it != items[i] {
+			t.Errorf("Ref %d is not the object it names", i)
+		}
+		got = append(got, it.(*Object).ToString)
+	}
+	if diff := cmp.Diff([]string{"seven", "zero-seven", "big", "abc", "seventy"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, err := Decode([]byte(`<Obj RefId="0"><LST><Ref RefId="1" /></LST></Obj>`)); err == nil {
+		t.Error("Ref to an id never defined accepted")
+	}
+}
