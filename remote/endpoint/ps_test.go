@@ -1,6 +1,8 @@
 package endpoint
 
 import (
+	"context"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
@@ -187,4 +189,63 @@ func TestPowerShellReconnect(t *testing.T) {
 		body: `<rsp:Connect><connectXml xmlns="http://schemas.microsoft.com/powershell">AAAA</connectXml></rsp:Connect>`}).faultCode(); code != "2150859213" {
 		t.Fatalf("fault %q", code)
 	}
+}
+
+func TestPowerShellSecureStringAndAvailability(t *testing.T) {
+	_, srv := newTestServer(t, Config{})
+	c := openPS(t, srv, "")
+
+	// Key exchange on the pool stream (PUBLIC_KEY → ENCRYPTED_SESSION_KEY).
+	if err := c.pool.ExchangeKey(); err != nil {
+		t.Fatal(err)
+	}
+	c.flush()
+	c.untilPoolEvent(func(ev psrp.Event) bool { _, ok := ev.(psrp.SessionKeyReady); return ok })
+
+	// SET_MAX_RUNSPACES is answered with RUNSPACE_AVAILABILITY true.
+	ci, err := c.pool.SetMaxRunspaces(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.flush()
+	c.untilPoolEvent(func(ev psrp.Event) bool {
+		e, ok := ev.(psrp.RunspaceAvailabilityReceived)
+		return ok && e.CallID == ci && e.Value == true
+	})
+
+	// Read-Host -AsSecureString: the answer travels encrypted.
+	c.answer = func(call psrp.HostCall) clixml.Value {
+		ss, err := c.pool.EncryptSecureString("s3cret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ss
+	}
+	got := c.collect(c.start("Read-Host -AsSecureString"))
+	if d := cmp.Diff(run{Output: []string{"s3cret"}, State: psrp.PipelineCompleted}, got, cmpopts.EquateEmpty()); d != "" {
+		t.Fatal(d)
+	}
+}
+
+type panicEngine struct{}
+
+func (panicEngine) Open(context.Context, RunspaceOptions) (Runspace, error) { panic("engine bug") }
+
+func TestPanicBecomesFault(t *testing.T) {
+	_, srv := newTestServer(t, Config{Engine: panicEngine{}})
+	pool, err := psrp.NewClientPool(psrp.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.Open(); err != nil {
+		t.Fatal(err)
+	}
+	r := post(t, srv, reqOpts{action: actionCreate, resource: resourceMSPowerShell,
+		body: `<rsp:Shell ShellId="` + strings.ToUpper(pool.ID().String()) + `"><creationXml xmlns="http://schemas.microsoft.com/powershell">` +
+			base64.StdEncoding.EncodeToString(pool.DataToSend(0).Data) + `</creationXml></rsp:Shell>`})
+	if r.status != 500 || r.faultCode() != fmt.Sprint(CodeInternalError) {
+		t.Fatalf("status %d fault %q\n%s", r.status, r.faultCode(), r.raw)
+	}
+	// The server keeps serving.
+	mustOK(t, post(t, srv, reqOpts{action: actionGet, resource: resourceConfig}))
 }

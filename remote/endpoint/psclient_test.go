@@ -312,3 +312,21 @@ func waitHandler(t *testing.T, h *Handler, cond func() bool) {
 		}
 	}
 }
+
+// untilPoolEvent receives on the pool stream until match accepts an event.
+func (c *psClient) untilPoolEvent(match func(psrp.Event) bool) {
+	c.t.Helper()
+	for range 20 {
+		c.receive("")
+		for {
+			ev, ok := c.pool.NextEvent()
+			if !ok {
+				break
+			}
+			if match(ev) {
+				return
+			}
+		}
+	}
+	c.t.Fatal("the expected pool event never came")
+}
