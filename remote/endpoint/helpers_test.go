@@ -78,7 +78,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 const testUserHeader = "X-Test-User"
 
 // newTestServer serves a Handler for cfg on loopback HTTP.
-func newTestServer(t *testing.T, cfg Config) (*Handler, *httptest.Server) {
+func newTestServer(t testing.TB, cfg Config) (*Handler, *httptest.Server) {
 	t.Helper()
 	if cfg.User == nil {
 		cfg.User = func(r *http.Request) string { return r.Header.Get(testUserHeader) }
@@ -239,7 +239,7 @@ func (r result) faultCode() string {
 	return ""
 }
 
-func post(t *testing.T, srv *httptest.Server, o reqOpts) result {
+func post(t testing.TB, srv *httptest.Server, o reqOpts) result {
 	t.Helper()
 	env := buildEnvelope(o)
 	req, err := http.NewRequest(http.MethodPost, srv.URL+"/wsman?PSVersion=5.1.17763.316", strings.NewReader(env))
@@ -271,7 +271,7 @@ func post(t *testing.T, srv *httptest.Server, o reqOpts) result {
 }
 
 // mustOK fails the test unless r is a 200 non-fault response.
-func mustOK(t *testing.T, r result) result {
+func mustOK(t testing.TB, r result) result {
 	t.Helper()
 	if r.status != http.StatusOK || r.faultCode() != "" {
 		t.Fatalf("status %d fault %s\n%s", r.status, r.faultCode(), r.raw)
@@ -281,7 +281,7 @@ func mustOK(t *testing.T, r result) result {
 
 // winrsClient drives the cmd resource.
 type winrsClient struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *httptest.Server
 	user string
 }

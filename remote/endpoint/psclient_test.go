@@ -17,7 +17,7 @@ const resourceMSPowerShell = "http://schemas.microsoft.com/powershell/Microsoft.
 // psClient drives a PowerShell shell of the endpoint with psrp.ClientPool
 // over loopback HTTP, the way pypsrp and PowerShell do.
 type psClient struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	pool    *psrp.ClientPool
 	shellID string
@@ -40,7 +40,7 @@ type run struct {
 	Reason   string // message of a Failed/Stopped pipeline
 }
 
-func openPS(t *testing.T, srv *httptest.Server, body string) *psClient {
+func openPS(t testing.TB, srv *httptest.Server, body string) *psClient {
 	t.Helper()
 	pool, err := psrp.NewClientPool(psrp.ClientConfig{})
 	if err != nil {
@@ -253,7 +253,7 @@ func (c *psClient) disconnect(body string) {
 
 // connectPS attaches a new client to shellID (Connect-PSSession from
 // another process) and reattaches the command pid.
-func connectPS(t *testing.T, srv *httptest.Server, shellID string, pid clixml.GUID) (*psClient, *psrp.ClientPipeline) {
+func connectPS(t testing.TB, srv *httptest.Server, shellID string, pid clixml.GUID) (*psClient, *psrp.ClientPipeline) {
 	t.Helper()
 	id, err := clixml.ParseGUID(shellID)
 	if err != nil {
@@ -294,7 +294,7 @@ func connectPS(t *testing.T, srv *httptest.Server, shellID string, pid clixml.GU
 
 // waitHandler waits until cond (called with h.mu held) holds, woken by the
 // handler's change notifications.
-func waitHandler(t *testing.T, h *Handler, cond func() bool) {
+func waitHandler(t testing.TB, h *Handler, cond func() bool) {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
