@@ -142,13 +142,82 @@ func (s *Session) execute(ctx context.Context, req RunRequest, create func(*psrp
 		return nil, err
 	}
 	defer s.release()
+	pl, r, err := s.begin(ctx, req, create)
+	if err != nil {
+		return nil, err
+	}
+	return s.finish(ctx, pl, r, req)
+}
 
+// StartDetached creates and sends a pipeline without waiting for its
+// output, for a caller that disconnects next (Invoke-Command
+// -InDisconnectedSession). It returns the command id.
+func (s *Session) StartDetached(ctx context.Context, req RunRequest) (string, error) {
+	if err := s.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer s.release()
+	spec := req.Spec
+	spec.NoInput = len(req.Input) == 0
+	pl, _, err := s.begin(ctx, req, func(p *psrp.ClientPool) (*psrp.ClientPipeline, error) { return p.CreatePipeline(spec) })
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	delete(s.runs, pl.ID())
+	s.mu.Unlock()
+	return commandID(pl.ID()), nil
+}
+
+// Attach reattaches to a command that kept running on the server while the
+// session was disconnected, prints (through req.OnEvent) what it buffered
+// and what follows, and runs it to its end like Run. After Connect the
+// command must be connected too (connect true); after Reconnect it only
+// needs receiving (MS-PSRP 3.1.4.11).
+func (s *Session) Attach(ctx context.Context, cmdID string, connect bool, req RunRequest) (*Result, error) {
+	pid, err := clixml.ParseGUID(cmdID)
+	if err != nil {
+		return nil, fmt.Errorf("session: attach: bad command id %q: %w", cmdID, err)
+	}
+	if err := s.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.release()
+	r := newRun()
+	s.mu.Lock()
+	pl, err := s.pool.AttachPipeline(pid)
+	if err == nil {
+		s.runs[pid] = r
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("session: attach: %w", err)
+	}
+	if connect {
+		if err := s.t.ConnectCommand(context.WithoutCancel(ctx), s.shellID, commandID(pid)); err != nil {
+			s.forget(pid)
+			return nil, fmt.Errorf("session: attach: %w", err)
+		}
+	}
+	return s.finish(ctx, pl, r, req)
+}
+
+// forget drops a pipeline from the session.
+func (s *Session) forget(pid clixml.GUID) {
+	s.mu.Lock()
+	delete(s.runs, pid)
+	s.pool.RemovePipeline(pid)
+	s.mu.Unlock()
+}
+
+// begin creates the pipeline, sends it and its input.
+func (s *Session) begin(ctx context.Context, req RunRequest, create func(*psrp.ClientPool) (*psrp.ClientPipeline, error)) (*psrp.ClientPipeline, *run, error) {
 	r := newRun()
 	s.mu.Lock()
 	if s.brokenErr != nil {
 		err := s.brokenErr
 		s.mu.Unlock()
-		return nil, err
+		return nil, nil, err
 	}
 	pl, err := create(s.pool)
 	if err == nil {
@@ -161,25 +230,20 @@ func (s *Session) execute(ctx context.Context, req RunRequest, create func(*psrp
 	}
 	s.mu.Unlock()
 	if err != nil {
-		return nil, fmt.Errorf("session: run: %w", err)
+		return nil, nil, fmt.Errorf("session: run: %w", err)
 	}
 	pid := pl.ID()
 	cmdID := commandID(pid)
-	defer func() {
-		s.mu.Lock()
-		delete(s.runs, pid)
-		s.pool.RemovePipeline(pid)
-		s.mu.Unlock()
-	}()
-
 	// The transport calls below must survive the caller's cancellation:
 	// cancelling means stopping the pipeline, not abandoning the socket.
 	opCtx := context.WithoutCancel(ctx)
 	if err := s.t.Command(opCtx, s.shellID, cmdID, req.CommandLine, first.Data); err != nil {
-		return nil, fmt.Errorf("session: run: %w", err)
+		s.forget(pid)
+		return nil, nil, fmt.Errorf("session: run: %w", err)
 	}
 	if err := s.flush(opCtx, pid); err != nil {
-		return nil, err
+		s.forget(pid)
+		return nil, nil, err
 	}
 	if len(req.Input) > 0 {
 		s.mu.Lock()
@@ -192,14 +256,24 @@ func (s *Session) execute(ctx context.Context, req RunRequest, create func(*psrp
 			err = pl.EndInput()
 		}
 		s.mu.Unlock()
-		if err != nil {
-			return nil, fmt.Errorf("session: pipeline input: %w", err)
+		if err == nil {
+			err = s.flush(opCtx, pid)
 		}
-		if err := s.flush(opCtx, pid); err != nil {
-			return nil, err
+		if err != nil {
+			s.forget(pid)
+			return nil, nil, fmt.Errorf("session: pipeline input: %w", err)
 		}
 	}
+	return pl, r, nil
+}
 
+// finish receives the pipeline's output until it ended, then releases the
+// command on the server.
+func (s *Session) finish(ctx context.Context, pl *psrp.ClientPipeline, r *run, req RunRequest) (*Result, error) {
+	pid := pl.ID()
+	cmdID := commandID(pid)
+	defer s.forget(pid)
+	opCtx := context.WithoutCancel(ctx)
 	recvCtx, stopRecv := context.WithCancel(opCtx)
 	defer stopRecv()
 	res := &Result{}

@@ -322,3 +322,49 @@ func TestSessionCommandMetadata(t *testing.T) {
 		t.Fatal("a missing command was reported")
 	}
 }
+
+// TestSessionReceiveAfterDisconnect is the Receive-PSSession flow: a
+// command is started and the session disconnected at once; a new client
+// connects, reattaches to the command and gets all of its output.
+func TestSessionReceiveAfterDisconnect(t *testing.T) {
+	srv := startServer(t)
+	s := srv.open(t, session.Config{Name: "job"})
+	ctx := context.Background()
+	cmdID, err := s.StartDetached(ctx, session.RunRequest{
+		Spec:        psrp.PipelineSpec{Commands: []psrp.Command{{Cmd: "Write-Output a; Start-Sleep -Milliseconds 200; Write-Output b", IsScript: true}}},
+		CommandLine: "Write-Output a",
+	})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	if err := s.Disconnect(ctx, time.Hour, "Block"); err != nil {
+		t.Fatalf("disconnect: %v", err)
+	}
+	cmds, err := srv.client(t).EnumerateCommands(ctx, s.ShellID())
+	if err != nil {
+		t.Fatalf("enumerate commands: %v", err)
+	}
+	if len(cmds) != 1 || !strings.EqualFold(cmds[0].CommandID, cmdID) {
+		t.Fatalf("server commands %+v, want %s", cmds, cmdID)
+	}
+	s2, err := session.Connect(ctx, session.Config{Transport: session.WSMan{C: srv.client(t)}}, s.ShellID())
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer s2.Close(ctx)
+	c := &collector{}
+	res, err := s2.Attach(ctx, cmdID, true, session.RunRequest{OnEvent: c.event})
+	if err != nil {
+		t.Fatalf("attach: %v", err)
+	}
+	if res.State != psrp.PipelineCompleted {
+		t.Fatalf("state %s", res.State)
+	}
+	if diff := cmp.Diff([]string{"a", "b"}, c.output); diff != "" {
+		t.Fatal(diff)
+	}
+	c2, _ := run(t, s2, "Write-Output after")
+	if diff := cmp.Diff([]string{"after"}, c2.output); diff != "" {
+		t.Fatal(diff)
+	}
+}
