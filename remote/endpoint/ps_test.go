@@ -249,3 +249,13 @@ func TestPanicBecomesFault(t *testing.T) {
 	// The server keeps serving.
 	mustOK(t, post(t, srv, reqOpts{action: actionGet, resource: resourceConfig}))
 }
+
+func TestPowerShellCreatePipelineSplitAcrossSend(t *testing.T) {
+	_, srv := newTestServer(t, Config{})
+	c := openPS(t, srv, "")
+	script := "Write-Output start\n" + strings.Repeat("# padding to make CREATE_PIPELINE span several fragments\n", 200) + "Write-Output end"
+	got := c.collect(c.startSplit(script, 2000))
+	if d := cmp.Diff(run{Output: []string{"start", "end"}, State: psrp.PipelineCompleted}, got, cmpopts.EquateEmpty()); d != "" {
+		t.Fatal(d)
+	}
+}

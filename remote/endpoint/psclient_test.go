@@ -109,6 +109,14 @@ func (c *psClient) receive(cmdID string) bool {
 // start sends CREATE_PIPELINE for script and returns the pipeline.
 func (c *psClient) start(script string) *psrp.ClientPipeline {
 	c.t.Helper()
+	return c.startSplit(script, 0)
+}
+
+// startSplit is start with CREATE_PIPELINE cut into packets of at most
+// max bytes: the first goes with Command, the rest by Send on stdin with
+// the CommandId (test_psrp_small_msg_size).
+func (c *psClient) startSplit(script string, max int) *psrp.ClientPipeline {
+	c.t.Helper()
 	pl, err := c.pool.CreatePipeline(psrp.PipelineSpec{NoInput: true, Commands: []psrp.Command{{Cmd: script, IsScript: true}}})
 	if err != nil {
 		c.t.Fatal(err)
@@ -117,7 +125,7 @@ func (c *psClient) start(script string) *psrp.ClientPipeline {
 		c.t.Fatal(err)
 	}
 	id := strings.ToUpper(pl.ID().String())
-	d := c.pool.DataToSend(0)
+	d := c.pool.DataToSend(max)
 	mustOK(c.t, post(c.t, c.srv, reqOpts{action: actionCommand, resource: resourceMSPowerShell, shellID: c.shellID, user: c.user,
 		body: `<rsp:CommandLine CommandId="` + id + `"><rsp:Command>` + esc(firstLine(script)) + `</rsp:Command><rsp:Arguments>` +
 			base64.StdEncoding.EncodeToString(d.Data) + `</rsp:Arguments></rsp:CommandLine>`}))
