@@ -199,3 +199,24 @@ func TestKeyBlobErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParsePublicKeyBlob checks that the PUBLIC_KEY blob decoder never
+// panics and that whatever it accepts re-encodes to the same bytes.
+func FuzzParsePublicKeyBlob(f *testing.F) {
+	vec, err := base64.StdEncoding.DecodeString(vectorPublicKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(vec)
+	f.Add(mustKeyPair(f).PublicKeyBlob())
+	f.Add([]byte{0x06, 0x02, 0x00, 0x00, 0x00, 0xA4, 0x00, 0x00, 'R', 'S', 'A', '1'})
+	f.Fuzz(func(t *testing.T, blob []byte) {
+		pub, err := ParsePublicKeyBlob(blob)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(encodePublicKeyBlob(pub), blob) {
+			t.Errorf("accepted blob does not re-encode to itself")
+		}
+	})
+}
