@@ -1,8 +1,11 @@
 package clixml
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -408,4 +411,219 @@ func ParseVersion(s string) (Version, error) {
 		c[i] = int32(n)
 	}
 	return Version{c[0], c[1], c[2], c[3]}, nil
+}
+
+type primKind uint8
+
+const (
+	pkChar primKind = iota + 1
+	pkBool
+	pkDateTime
+	pkDuration
+	pkU8
+	pkI8
+	pkU16
+	pkI16
+	pkU32
+	pkI32
+	pkU64
+	pkI64
+	pkF32
+	pkF64
+	pkDecimal
+	pkBytes
+	pkGUID
+	pkURI
+	pkVersion
+	pkXML
+	pkScript
+	pkSecure
+)
+
+// primitiveTags are the primitive elements other than S and Nil
+// (MS-PSRP 2.2.5.1).
+var primitiveTags = map[string]primKind{
+	"C": pkChar, "B": pkBool, "DT": pkDateTime, "TS": pkDuration,
+	"By": pkU8, "SB": pkI8, "U16": pkU16, "I16": pkI16, "U32": pkU32, "I32": pkI32,
+	"U64": pkU64, "I64": pkI64, "Sg": pkF32, "Db": pkF64, "D": pkDecimal,
+	"BA": pkBytes, "G": pkGUID, "URI": pkURI, "Version": pkVersion,
+	"XD": pkXML, "SBK": pkScript, "SS": pkSecure,
+}
+
+func trimSpace(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
+
+// parsePrimitive converts character data to the Go value of kind. It
+// returns a non-empty reason on failure.
+func parsePrimitive(kind primKind, b []byte) (Value, string) {
+	switch kind {
+	case pkURI:
+		return URI(decodedString(b)), ""
+	case pkXML:
+		return XMLDocument(decodedString(b)), ""
+	case pkScript:
+		return ScriptBlock(decodedString(b)), ""
+	case pkSecure:
+		return SecureString(string(trimSpace(b))), ""
+	}
+	s := trimSpace(b)
+	switch kind {
+	case pkBool:
+		switch string(s) {
+		case "true", "1":
+			return true, ""
+		case "false", "0":
+			return false, ""
+		}
+		return nil, "not a boolean"
+	case pkChar:
+		n, err := strconv.ParseUint(string(s), 10, 16)
+		if err != nil {
+			return nil, "not a UTF-16 code unit"
+		}
+		return Char(n), ""
+	case pkU8, pkU16, pkU32, pkU64:
+		bits := intBits(kind)
+		n, err := strconv.ParseUint(strings.TrimPrefix(string(s), "+"), 10, bits)
+		if err != nil || len(s) > 0 && s[0] == '-' {
+			return nil, "not an unsigned integer of its size"
+		}
+		switch kind {
+		case pkU8:
+			return uint8(n), ""
+		case pkU16:
+			return uint16(n), ""
+		case pkU32:
+			return uint32(n), ""
+		}
+		return n, ""
+	case pkI8, pkI16, pkI32, pkI64:
+		bits := intBits(kind)
+		n, err := strconv.ParseInt(string(s), 10, bits)
+		if err != nil {
+			return nil, "not an integer of its size"
+		}
+		switch kind {
+		case pkI8:
+			return int8(n), ""
+		case pkI16:
+			return int16(n), ""
+		case pkI32:
+			return int32(n), ""
+		}
+		return n, ""
+	case pkF32:
+		f, ok := parseFloat(string(s), 32)
+		if !ok {
+			return nil, "not a number"
+		}
+		return float32(f), ""
+	case pkF64:
+		f, ok := parseFloat(string(s), 64)
+		if !ok {
+			return nil, "not a number"
+		}
+		return f, ""
+	case pkDecimal:
+		if !validDecimal(s) {
+			return nil, "not a decimal"
+		}
+		return Decimal(string(s)), ""
+	case pkBytes:
+		clean := make([]byte, 0, len(s))
+		for _, c := range s {
+			if !isSpace(c) {
+				clean = append(clean, c)
+			}
+		}
+		out := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
+		n, err := base64.StdEncoding.Strict().Decode(out, clean)
+		if err != nil {
+			return nil, "not base64"
+		}
+		return out[:n], ""
+	case pkGUID:
+		g, err := ParseGUID(string(s))
+		if err != nil {
+			return nil, "not a GUID"
+		}
+		return g, ""
+	case pkVersion:
+		v, err := ParseVersion(string(s))
+		if err != nil {
+			return nil, "not a version"
+		}
+		return v, ""
+	case pkDateTime:
+		t, err := parseDateTime(string(s))
+		if err != nil {
+			return nil, "not a date-time"
+		}
+		return DateTime{Time: t, Text: string(b)}, ""
+	case pkDuration:
+		ticks, ok := parseDuration(string(s))
+		if !ok {
+			return nil, "not a duration"
+		}
+		return Duration{Ticks: ticks, Text: string(b)}, ""
+	}
+	return nil, "unknown kind"
+}
+
+// parseFloat accepts what .NET XmlConvert.ToDouble/ToSingle and the
+// invariant "R" format produce: decimal and exponent forms, INF, -INF,
+// Infinity, -Infinity and NaN.
+func parseFloat(s string, bits int) (float64, bool) {
+	switch s {
+	case "INF", "Infinity", "+Infinity", "∞":
+		return math.Inf(1), true
+	case "-INF", "-Infinity", "-∞":
+		return math.Inf(-1), true
+	case "NaN":
+		return math.NaN(), true
+	}
+	if s == "" {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
+			return 0, false
+		}
+	}
+	f, err := strconv.ParseFloat(s, bits)
+	if err != nil {
+		return 0, false
+	}
+	return f, true
+}
+
+// validDecimal checks the invariant decimal text [-+]digits[.digits].
+func validDecimal(s []byte) bool {
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	digits, dot := 0, false
+	for _, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return digits > 0 && digits <= 64
+}
+
+func intBits(k primKind) int {
+	switch k {
+	case pkU8, pkI8:
+		return 8
+	case pkU16, pkI16:
+		return 16
+	case pkU32, pkI32:
+		return 32
+	}
+	return 64
 }
