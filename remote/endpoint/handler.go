@@ -378,7 +378,10 @@ func (h *Handler) lookup(c *call) (*shell, *Fault) {
 	if s.owner != c.user {
 		return nil, faultAccessDenied()
 	}
-	s.lastActivity = h.clock.Now()
+	if !s.disconnected {
+		// A disconnected shell's idle time runs from its Disconnect.
+		s.lastActivity = h.clock.Now()
+	}
 	return s, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -257,5 +258,24 @@ func TestPowerShellCreatePipelineSplitAcrossSend(t *testing.T) {
 	got := c.collect(c.startSplit(script, 2000))
 	if d := cmp.Diff(run{Output: []string{"start", "end"}, State: psrp.PipelineCompleted}, got, cmpopts.EquateEmpty()); d != "" {
 		t.Fatal(d)
+	}
+}
+
+func TestDisconnectedShellExpiresAfterItsIdleTimeout(t *testing.T) {
+	clock := newFakeClock()
+	_, srv := newTestServer(t, Config{Clock: clock})
+	c := openPS(t, srv, "")
+	c.disconnect(`<rsp:IdleTimeOut>PT60S</rsp:IdleTimeOut>`)
+	get := func() result {
+		return post(t, srv, reqOpts{action: actionGet, resource: resourceShell, shellID: c.shellID})
+	}
+	clock.Advance(50 * time.Second)
+	r := mustOK(t, get()) // a Get does not reset a disconnected shell's clock
+	if got := r.root.first(nsShell, "ShellInactivity").Text; got != "P0DT0H0M50S" {
+		t.Errorf("ShellInactivity %s", got)
+	}
+	clock.Advance(11 * time.Second)
+	if code := get().faultCode(); code != "2150858843" {
+		t.Fatalf("disconnected shell outlived its idle timeout (fault %q)", code)
 	}
 }

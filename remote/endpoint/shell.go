@@ -135,7 +135,11 @@ func (h *Handler) checkCommandQuotaLocked(s *shell, id string) *Fault {
 
 // expired reports whether s outlived its idle timeout at now.
 func (s *shell) expired(now time.Time) bool {
-	return s.inFlight == 0 && now.Sub(s.lastActivity) > s.idleTimeout
+	since := s.lastActivity
+	if s.disconnected {
+		since = s.disconnectedAt
+	}
+	return s.inFlight == 0 && now.Sub(since) > s.idleTimeout
 }
 
 // close stops everything the shell runs.
