@@ -161,12 +161,12 @@ func (p *ClientPool) Open() error {
 }
 
 // Connect queues SESSION_CAPABILITY and CONNECT_RUNSPACEPOOL (MS-PSRP
-// 3.1.4.10) for a pool another client created, and moves to Connecting.
+// 3.1.4.10.3) for a pool another client created, and moves to Connecting.
 // The first DataToSend packet is the WSMan Connect connectXml; the server
 // answers in connectResponseXml with its capability and
-// RUNSPACEPOOL_INIT_DATA, then sends APPLICATION_PRIVATE_DATA and
-// RUNSPACEPOOL_STATE Opened on the pool stream. Reattach running
-// pipelines with AttachPipeline.
+// RUNSPACEPOOL_INIT_DATA, which moves the pool to Opened; Windows then
+// sends APPLICATION_PRIVATE_DATA and RUNSPACEPOOL_STATE Opened on the pool
+// stream. Reattach running pipelines with AttachPipeline.
 func (p *ClientPool) Connect() error {
 	if err := guardPool("ClientPool.Connect", p.core.state, PoolBeforeOpen); err != nil {
 		return err
@@ -448,7 +448,8 @@ func (p *ClientPool) handle(m Message, b Body) error {
 		p.serverCap = &c
 		p.core.emit(c)
 		if c.ProtocolVersion.Major != protocolVersion().Major {
-			// MS-PSRP 3.1.5.3.1: an incompatible server breaks the pool.
+			// Only major version 2 is compatible (MS-PSRP 3.2.5.3.1, the
+			// rule the server applies to the client).
 			p.SetBroken(nil)
 			return fmt.Errorf("psrp: server protocol version %s is not compatible with %s", c.ProtocolVersion, ProtocolVersion)
 		}
@@ -467,6 +468,12 @@ func (p *ClientPool) handle(m Message, b Body) error {
 	case *RunspacePoolInitDataBody:
 		p.cfg.MinRunspaces, p.cfg.MaxRunspaces = b.MinRunspaces, b.MaxRunspaces
 		p.core.emit(RunspacePoolInitDataReceived{MinRunspaces: b.MinRunspaces, MaxRunspaces: b.MaxRunspaces})
+		// The connect response completes Connect: the pool is Opened
+		// (MS-PSRP 3.1.4.10.3). Windows then also sends RUNSPACEPOOL_STATE
+		// Opened on the pool stream, which changes nothing.
+		if p.core.state == PoolConnecting {
+			p.setLocalState(PoolOpened)
+		}
 	case *RunspacePoolHostCallBody:
 		if b.CallID != VoidCallID {
 			p.hostCalls[b.CallID] = b.Method

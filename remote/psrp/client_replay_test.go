@@ -22,6 +22,7 @@ type replay struct {
 	pools  map[string]*ClientPool // by ShellId
 	in     map[string]*Reassembler
 	events map[string][]Event
+	all    []Event // every pool's events, in arrival order
 	errs   []error
 }
 
@@ -130,7 +131,9 @@ func (r *replay) serverSent(p vectorPayload) {
 	if err := pool.ReceiveData(p.Data); err != nil {
 		r.errs = append(r.errs, fmt.Errorf("%s: %w", p.Where, err))
 	}
-	r.events[key] = append(r.events[key], drain(pool.NextEvent)...)
+	evs := drain(pool.NextEvent)
+	r.events[key] = append(r.events[key], evs...)
+	r.all = append(r.all, evs...)
 }
 
 func TestClientReplayWindowsVectors(t *testing.T) {
@@ -165,17 +168,14 @@ func TestClientReplayWindowsVectors(t *testing.T) {
 				}
 			}
 			if check := replayChecks[name]; check != nil {
-				var all []Event
-				for _, evs := range r.events {
-					all = append(all, evs...)
-				}
-				check(t, all)
+				check(t, r.all)
 			}
 		})
 	}
 }
 
-// replayChecks assert what specific recordings must produce.
+// replayChecks assert what specific recordings must produce; a check for a
+// recording that is missing fails TestReplayChecksHaveVectors.
 var replayChecks = map[string]func(t *testing.T, evs []Event){
 	"test_psrp_multiple_commands": func(t *testing.T, evs []Event) {
 		wantReplay(t, evs, []string{"Opened", "output Hello World", "Completed"})
@@ -189,8 +189,9 @@ var replayChecks = map[string]func(t *testing.T, evs []Event){
 	"test_psrp_pshost_ui_mocked_methods": func(t *testing.T, evs []Event) {
 		wantReplay(t, evs, []string{"Opened", "host ReadLine 1", "host ReadLineAsSecureString 2", "host Write1 -100"})
 	},
-	"test_psrp_disconnected_commands": func(t *testing.T, evs []Event) {
-		wantReplay(t, evs, []string{"Opened", "init data", "Opened", "output a", "output b", "Completed"})
+	"test_psrp_disconnect_runspaces": func(t *testing.T, evs []Event) {
+		// Two pools opened, disconnected, then connected to by new clients.
+		wantReplay(t, evs, []string{"Opened", "Opened", "init data", "Opened", "init data", "Opened"})
 	},
 }
 
@@ -227,5 +228,22 @@ func wantReplay(t *testing.T, evs []Event, want []string) {
 	}
 	if i < len(want) {
 		t.Errorf("events %q lack %q (in order)", got, want[i:])
+	}
+}
+
+func TestReplayChecksHaveVectors(t *testing.T) {
+	have := map[string]bool{}
+	for _, f := range vectorFiles(t) {
+		have[strings.TrimSuffix(filepath.Base(f), ".yml")] = true
+	}
+	for name := range replayChecks {
+		if !have[name] {
+			t.Errorf("client replay check for missing recording %s", name)
+		}
+	}
+	for name := range serverReplayChecks {
+		if !have[name] {
+			t.Errorf("server replay check for missing recording %s", name)
+		}
 	}
 }

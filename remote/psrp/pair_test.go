@@ -650,15 +650,15 @@ func TestPairConnectAndReattach(t *testing.T) {
 	if err := c2.ReceiveData(resp.Data); err != nil {
 		t.Fatal(err)
 	}
-	wantEvents(t, "client2", []Event{cap23, RunspacePoolInitDataReceived{MinRunspaces: 1, MaxRunspaces: 1}}, drain(c2.NextEvent))
-	if c2.State() != PoolConnecting {
+	wantEvents(t, "client2", []Event{cap23, RunspacePoolInitDataReceived{MinRunspaces: 1, MaxRunspaces: 1}, PoolStateChanged{State: PoolOpened}}, drain(c2.NextEvent))
+	if c2.State() != PoolOpened {
 		t.Fatalf("client2 state after connect response %s", c2.State())
 	}
 	pool := p.server.DataToSendFor(clixml.GUID{}, 0)
 	if err := c2.ReceiveData(pool.Data); err != nil {
 		t.Fatal(err)
 	}
-	wantEvents(t, "client2", []Event{ApplicationPrivateDataReceived{Data: privateData()}, PoolStateChanged{State: PoolOpened}}, drain(c2.NextEvent))
+	wantEvents(t, "client2", []Event{ApplicationPrivateDataReceived{Data: privateData()}}, drain(c2.NextEvent))
 	if d := p.server.DataToSendFor(clixml.GUID{}, 0); d != nil {
 		t.Errorf("stale pool data for the new client: %x", d.Data)
 	}
