@@ -54,10 +54,16 @@ PowerShell remoting sessions (scripted or POSIX-shell engine) and the WinRS cmd
 shell on /wsman, so clients can be tried without a Windows host.
 
 Users come from --users FILE (one "user:password" or "DOMAIN\user:password" per
-line, # starts a comment); without it, and without --auth, requests are
-accepted as user "anonymous". With --tls and no --cert/--key a self-signed
-certificate is generated; its PEM path and SHA-256 fingerprint are printed so
-clients can trust it with --ca-file.`,
+line, # starts a comment). With users, Basic (over --tls, or with
+--allow-unencrypted) and Negotiate/NTLM (with WinRM message encryption over
+plain HTTP) are accepted; --auth narrows the list. Without users and --auth,
+requests are accepted as user "anonymous". Each user sees only their own
+sessions.
+
+With --tls and no --cert/--key a self-signed certificate is generated; its PEM
+path and SHA-256 fingerprint are printed so clients can trust it with
+--ca-file. The listening URL is printed on stdout; SIGINT or SIGTERM stops the
+server after closing every session.`,
 		Example: `  pssession serve --listen 127.0.0.1:5985
   pssession serve --listen 127.0.0.1:5986 --tls --auth basic --users users.txt --engine sh`,
 		Args: cobra.NoArgs,
