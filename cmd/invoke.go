@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pssession/pssession/internal/store"
 	"github.com/pssession/pssession/remote/psrp"
 	"github.com/pssession/pssession/remote/psrp/clixml"
 	"github.com/pssession/pssession/remote/session"
@@ -34,6 +35,13 @@ type InvokeOptions struct {
 	Verbose       bool
 	DebugStream   bool
 	CancelTimeout time.Duration
+	// Session runs in a saved session (which is disconnected again after).
+	Session string
+	// InDisconnected starts the script in a new saved session named Name,
+	// disconnects it and returns at once (-InDisconnectedSession).
+	InDisconnected bool
+	Name           string
+	BusyTimeout    time.Duration
 }
 
 const invokeLong = `Run a script on one or more hosts, as Invoke-Command does, in a temporary
@@ -62,8 +70,18 @@ func newInvokeCmd(f *Factory) *cobra.Command {
 		Use:   "invoke TARGET[,TARGET...] (-c SCRIPT | -f FILE.ps1 | -)",
 		Short: "Run a script on one or more hosts (Invoke-Command)",
 		Long:  invokeLong,
-		Args:  cobra.RangeArgs(1, 2),
+		Args:  cobra.RangeArgs(0, 2),
 		RunE: func(c *cobra.Command, args []string) error {
+			if o.Session != "" {
+				// The target is the saved session; a lone "-" is the script.
+				args = append([]string{""}, args...)
+			}
+			if len(args) == 0 {
+				return usageError{errors.New("give a target (or --session NAME)")}
+			}
+			if len(args) > 2 {
+				return usageError{errors.New("too many arguments")}
+			}
 			for _, t := range strings.Split(args[0], ",") {
 				if t = strings.TrimSpace(t); t != "" {
 					o.Targets = append(o.Targets, t)
@@ -88,6 +106,10 @@ func newInvokeCmd(f *Factory) *cobra.Command {
 	fl.BoolVar(&o.Verbose, "verbose", false, "show the verbose stream")
 	fl.BoolVar(&o.DebugStream, "debug-stream", false, "show the debug stream")
 	fl.DurationVar(&o.CancelTimeout, "cancel-timeout", 10*time.Second, "how long to wait for a stopped command before closing the session")
+	fl.StringVar(&o.Session, "session", "", "run in this saved session (it is disconnected and kept afterwards)")
+	fl.BoolVar(&o.InDisconnected, "in-disconnected-session", false, "start the script in a new saved session (--name), disconnect and return at once")
+	fl.StringVar(&o.Name, "name", "", "with --in-disconnected-session: the new session's name")
+	fl.DurationVar(&o.BusyTimeout, "busy-timeout", session.DefaultBusyTimeout, "how long to wait for a busy saved session")
 	o.Conn.AddFlags(fl)
 	return c
 }
@@ -148,6 +170,15 @@ func runInvoke(ctx context.Context, f *Factory, o *InvokeOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.InDisconnected && (o.Name == "" || len(o.Targets) != 1) {
+		return usageError{errors.New("--in-disconnected-session needs --name and exactly one target")}
+	}
+	if o.Session != "" && (len(o.Targets) != 0 || o.InDisconnected) {
+		return usageError{errors.New("--session takes no target")}
+	}
+	if o.Session != "" {
+		o.Targets = []string{o.Session}
+	}
 	if o.ThrottleLimit < 1 {
 		return usageError{errors.New("--throttle-limit must be at least 1")}
 	}
@@ -164,9 +195,11 @@ func runInvoke(ctx context.Context, f *Factory, o *InvokeOptions) error {
 	if err != nil {
 		return err
 	}
-	for _, t := range o.Targets {
-		if _, err := o.Conn.EndpointURL(t); err != nil {
-			return err
+	if o.Session == "" {
+		for _, t := range o.Targets {
+			if _, err := o.Conn.EndpointURL(t); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -277,20 +310,58 @@ func invokeOne(ctx context.Context, f *Factory, o *InvokeOptions, target, passwo
 	}
 	host = h
 
+	cfg := session.Config{Host: host, CancelTimeout: o.CancelTimeout, HostInfo: session.DefaultHostInfo(width, 50)}
+	var st *store.Store
+	if o.Session != "" || o.InDisconnected {
+		var err error
+		if st, err = openStore(f); err != nil {
+			return ExitFailure, err
+		}
+	}
+	var sess *closingSession
+	var err error
 	openCtx, cancelOpen := context.WithTimeout(ctx, o.Conn.OpenTimeout)
-	sess, err := dialSession(openCtx, f, &o.Conn, target, password, session.Config{Host: host, CancelTimeout: o.CancelTimeout, HostInfo: session.DefaultHostInfo(width, 50)})
+	switch {
+	case o.Session != "":
+		rec, ferr := st.Find(o.Session)
+		if ferr != nil {
+			cancelOpen()
+			return ExitUsage, ferr
+		}
+		sess, err = connectSaved(openCtx, f, st, rec, o.Conn, password, cfg, o.BusyTimeout)
+		if err == nil {
+			conn := savedConn(rec, o.Conn)
+			defer func() {
+				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+				defer cancel()
+				if err := disconnectAndSave(dctx, st, rec.Name, sess, conn, "", ""); err != nil {
+					r.WriteErrorText("keeping the session: " + err.Error())
+				}
+			}()
+		}
+	default:
+		if o.InDisconnected {
+			cfg.Name = o.Name
+		}
+		sess, err = dialSession(openCtx, f, &o.Conn, target, password, cfg)
+		if err == nil && !o.InDisconnected {
+			defer func() {
+				// Always close the temporary session, even after an interrupt.
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+				defer cancel()
+				if err := sess.Close(cctx); err != nil {
+					f.Logger.Debug("closing the session", "target", target, "err", err)
+				}
+			}()
+		}
+	}
 	cancelOpen()
 	if err != nil {
 		return ExitConnection, err
 	}
-	defer func() {
-		// Always close the temporary session, even after an interrupt.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if err := sess.Close(cctx); err != nil {
-			f.Logger.Debug("closing the session", "target", target, "err", err)
-		}
-	}()
+	if o.InDisconnected {
+		return startDisconnected(ctx, f, o, st, sess, target, script, width)
+	}
 
 	spec := ScriptPipeline(script, toArgs(o.Args), width, r.Mode == shell.OutputText && sess.HasOutString(ctx))
 	res, err := sess.Run(ctx, session.RunRequest{Spec: spec, CommandLine: firstLine(script), OnEvent: r.Event})
@@ -356,4 +427,26 @@ func firstLine(s string) string {
 		s = s[:256]
 	}
 	return s
+}
+
+// startDisconnected starts the script in a new named session, saves it,
+// disconnects and returns (Invoke-Command -InDisconnectedSession).
+func startDisconnected(ctx context.Context, f *Factory, o *InvokeOptions, st *store.Store, sess *closingSession, target, script string, width int) (int, error) {
+	u, _ := o.Conn.EndpointURL(target)
+	if _, err := st.Add(recordFor(o.Name, &o.Conn, u, sess.Session)); err != nil {
+		sess.Close(context.WithoutCancel(ctx))
+		return ExitFailure, err
+	}
+	spec := ScriptPipeline(script, toArgs(o.Args), width, sess.HasOutString(ctx))
+	cmdID, err := sess.StartDetached(ctx, session.RunRequest{Spec: spec, CommandLine: firstLine(script)})
+	if err != nil {
+		sess.Close(context.WithoutCancel(ctx))
+		st.Remove(o.Name)
+		return ExitConnection, err
+	}
+	if err := disconnectAndSave(context.WithoutCancel(ctx), st, o.Name, sess, o.Conn, cmdID, firstLine(script)); err != nil {
+		return ExitConnection, err
+	}
+	fmt.Fprintf(f.IO.ErrOut, "pssession: started in the disconnected session %q; collect the output with: pssession receive %s\n", o.Name, o.Name)
+	return ExitOK, nil
 }

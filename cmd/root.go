@@ -55,6 +55,7 @@ survive the client, and one-shot execution for scripts. It speaks WinRM
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newVersionCmd(f))
 	root.AddCommand(newInvokeCmd(f))
+	root.AddCommand(newNewCmd(f), newListCmd(f), newConnectCmd(f), newReceiveCmd(f), newRemoveCmd(f))
 	root.AddCommand(newServeCmd(f))
 	return root
 }

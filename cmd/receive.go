@@ -1,0 +1,90 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pssession/pssession/internal/store"
+	"github.com/pssession/pssession/remote/session"
+	"github.com/pssession/pssession/shell"
+)
+
+// ReceiveOptions are the options of `pssession receive`.
+type ReceiveOptions struct {
+	Conn        ConnOptions
+	BusyTimeout time.Duration
+}
+
+func newReceiveCmd(f *Factory) *cobra.Command {
+	o := &ReceiveOptions{}
+	c := &cobra.Command{
+		Use:   "receive NAME|ID",
+		Short: "Reattach to a command that ran while disconnected and print its output (Receive-PSSession)",
+		Long: `Connect to a saved session, reattach to the command it left running, print
+the output buffered while disconnected and what follows, and exit with the
+command's status. The session is disconnected and kept afterwards.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error { return runReceive(c.Context(), f, o, args[0]) },
+	}
+	c.Flags().DurationVar(&o.BusyTimeout, "busy-timeout", session.DefaultBusyTimeout, "how long to wait for a session in use by another client")
+	o.Conn.AddFlags(c.Flags())
+	return c
+}
+
+func runReceive(ctx context.Context, f *Factory, o *ReceiveOptions, ref string) error {
+	st, err := openStore(f)
+	if err != nil {
+		return err
+	}
+	rec, err := st.Find(ref)
+	if err != nil {
+		return usageError{err}
+	}
+	if rec.CommandID == "" {
+		return fmt.Errorf("the session %q has no command left running to receive", rec.Name)
+	}
+	password, err := o.Conn.password(f, "Password: ")
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r := &shell.Renderer{Out: f.IO.Out, Err: f.IO.ErrOut, Color: f.IO.ColorEnabled(), Progress: f.IO.IsStderrTTY()}
+	s, err := connectSaved(ctx, f, st, rec, o.Conn, password, session.Config{}, o.BusyTimeout)
+	if err != nil {
+		return &ExitError{Code: ExitConnection, Err: err}
+	}
+	conn := savedConn(rec, o.Conn)
+	res, rerr := s.Attach(ctx, rec.CommandID, true, session.RunRequest{OnEvent: r.Event})
+	r.Flush()
+	cmdID, cmdText := "", ""
+	if rerr != nil && ctx.Err() != nil {
+		// Interrupted: the command keeps running on the server.
+		cmdID, cmdText = rec.CommandID, rec.CommandText
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := disconnectAndSave(dctx, st, rec.Name, s, conn, cmdID, cmdText); err != nil {
+		fmt.Fprintln(f.IO.ErrOut, "pssession: keeping the session:", err)
+	}
+	if rerr != nil {
+		if isShellGone(rerr) {
+			st.Update(rec.Name, func(x *store.Session) { x.CommandID = "" })
+			return fmt.Errorf("the command of %q is no longer on the server", rec.Name)
+		}
+		return &ExitError{Code: ExitConnection, Err: rerr}
+	}
+	if res.Error != nil {
+		r.WriteErrorText(res.Error.ConsoleText())
+	}
+	if code := resultStatus(res, r.ErrorCount); code != 0 {
+		return &ExitError{Code: code}
+	}
+	return nil
+}

@@ -1,0 +1,196 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pssession/pssession/internal/store"
+	"github.com/pssession/pssession/remote/psrp"
+	"github.com/pssession/pssession/remote/session"
+	"github.com/pssession/pssession/remote/wsman"
+)
+
+// State names of saved sessions (about_PSSession_Details).
+const (
+	stateOpened       = "Opened"
+	stateDisconnected = "Disconnected"
+	stateBroken       = "Broken"
+	stateClosed       = "Closed"
+)
+
+// openStore returns the saved-session store in the user's state directory.
+func openStore(f *Factory) (*store.Store, error) {
+	dir, err := store.DefaultDir(f.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return &store.Store{Dir: dir}, nil
+}
+
+// savedConn rebuilds the connection options of a saved session.
+func savedConn(s store.Session, base ConnOptions) ConnOptions {
+	o := base
+	o.URI = s.URL
+	o.Auth = s.Auth
+	if s.User != "" {
+		o.User = s.User
+	}
+	o.ConfigurationName = s.ConfigurationName
+	if s.CAFile != "" {
+		o.CAFile = s.CAFile
+	}
+	o.InsecureSkipVerify = o.InsecureSkipVerify || s.SkipVerify
+	o.AllowUnencrypted = o.AllowUnencrypted || s.AllowUnencrypted
+	if s.IdleTimeout != 0 {
+		o.IdleTimeout = time.Duration(s.IdleTimeout)
+	}
+	if s.BufferMode != "" {
+		o.OutputBuffering = s.BufferMode
+	}
+	return o
+}
+
+// recordFor describes a new saved session.
+func recordFor(name string, o *ConnOptions, u *url.URL, sess *session.Session) store.Session {
+	return store.Session{
+		Name:              name,
+		InstanceID:        sess.InstanceID().String(),
+		ShellID:           sess.ShellID(),
+		URL:               u.String(),
+		ComputerName:      u.Hostname(),
+		ConfigurationName: o.ConfigurationName,
+		Auth:              o.Auth,
+		User:              o.User,
+		IdleTimeout:       store.Duration(o.IdleTimeout),
+		BufferMode:        bufferMode(o.OutputBuffering),
+		CAFile:            o.CAFile,
+		SkipVerify:        o.InsecureSkipVerify,
+		AllowUnencrypted:  o.AllowUnencrypted,
+	}
+}
+
+// bufferMode maps --output-buffering to the WS-Man BufferMode value.
+func bufferMode(s string) string {
+	if strings.EqualFold(s, "drop") {
+		return "Drop"
+	}
+	return "Block"
+}
+
+// errClosedOnServer reports a saved session the server no longer has.
+func errClosedOnServer(name string) error {
+	return fmt.Errorf("the session %q was closed on the server (removed or idle-timed-out); it cannot be reconnected", name)
+}
+
+// isShellGone reports whether err says the shell no longer exists.
+func isShellGone(err error) bool {
+	var f *wsman.Fault
+	return errors.As(err, &f) && f.Code == wsman.CodeShellNotFound
+}
+
+// isShellInUse reports whether err says another client holds the shell.
+func isShellInUse(err error) bool {
+	var f *wsman.Fault
+	return errors.As(err, &f) && (f.Code == wsman.CodeShellInUse || f.Code == wsman.CodeCannotConnect)
+}
+
+// connectSaved connects this process to a saved, disconnected session. It
+// waits up to busyTimeout while the session is connected to another client
+// (one pipeline at a time), and marks the record Closed when the server no
+// longer has the session.
+func connectSaved(ctx context.Context, f *Factory, st *store.Store, rec store.Session, base ConnOptions, password string, cfg session.Config, busyTimeout time.Duration) (*closingSession, error) {
+	o := savedConn(rec, base)
+	c, release, err := dialClient(f, &o, "", password)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Transport = session.WSMan{C: c}
+	cfg.Logger = f.Logger
+	deadline := time.Now().Add(busyTimeout)
+	noticed := false
+	for {
+		s, err := session.Connect(ctx, cfg, rec.ShellID)
+		if err == nil {
+			st.Update(rec.Name, func(x *store.Session) { x.State = stateOpened })
+			return &closingSession{Session: s, release: release}, nil
+		}
+		switch {
+		case isShellGone(err):
+			release()
+			st.Update(rec.Name, func(x *store.Session) { x.State = stateClosed })
+			return nil, errClosedOnServer(rec.Name)
+		case isShellInUse(err):
+			who := ""
+			if sh, gerr := c.Get(ctx, rec.ShellID); gerr == nil && sh.ClientIP != "" {
+				who = " from " + sh.ClientIP
+			}
+			if time.Now().After(deadline) {
+				release()
+				return nil, fmt.Errorf("the session %q is in use by another client%s; it stayed busy for %s", rec.Name, who, busyTimeout)
+			}
+			if !noticed {
+				fmt.Fprintf(f.IO.ErrOut, "pssession: the session %q is in use by another client%s; waiting up to %s for it to become free (Ctrl+C to give up)\n", rec.Name, who, busyTimeout.Round(time.Second))
+				noticed = true
+			}
+			select {
+			case <-ctx.Done():
+				release()
+				return nil, ctx.Err()
+			case <-time.After(time.Second):
+			}
+		default:
+			release()
+			return nil, err
+		}
+	}
+}
+
+// disconnectAndSave disconnects a saved session and records its state and
+// any command left running.
+func disconnectAndSave(ctx context.Context, st *store.Store, name string, s *closingSession, o ConnOptions, cmdID, cmdText string) error {
+	err := s.Disconnect(ctx, o.IdleTimeout, bufferMode(o.OutputBuffering))
+	s.release()
+	_, uerr := st.Update(name, func(x *store.Session) {
+		if err != nil {
+			x.State = stateBroken
+			return
+		}
+		x.State = stateDisconnected
+		x.DisconnectedAt = time.Now().UTC()
+		x.CommandID, x.CommandText = cmdID, cmdText
+	})
+	return errors.Join(err, uerr)
+}
+
+// pendingCommand returns the command a saved session left running, if the
+// server still lists it.
+func pendingCommand(ctx context.Context, c *wsman.Client, rec store.Session) (wsman.CommandInfo, bool) {
+	if rec.CommandID == "" {
+		return wsman.CommandInfo{}, false
+	}
+	cmds, err := c.EnumerateCommands(ctx, rec.ShellID)
+	if err != nil {
+		return wsman.CommandInfo{}, false
+	}
+	for _, x := range cmds {
+		if strings.EqualFold(x.CommandID, rec.CommandID) {
+			return x, true
+		}
+	}
+	return wsman.CommandInfo{}, false
+}
+
+// resultStatus maps a finished pipeline to an exit status, as invoke does.
+func resultStatus(res *session.Result, errorCount int) int {
+	switch {
+	case res.ShouldExit != nil:
+		return int(*res.ShouldExit)
+	case res.State != psrp.PipelineCompleted || errorCount > 0:
+		return ExitFailure
+	}
+	return ExitOK
+}
