@@ -185,7 +185,9 @@ func (p *ClientPool) Connect() error {
 
 // ExchangeKey queues PUBLIC_KEY to start the session key exchange (MS-PSRP
 // 3.1.4.5); SessionKeyReady follows. It does nothing if a key exists or an
-// exchange is under way.
+// exchange is under way. The first call generates the pool's RSA-2048 key
+// pair, which takes tens to hundreds of milliseconds; so does a server's
+// PUBLIC_KEY_REQUEST, inside ReceiveData.
 func (p *ClientPool) ExchangeKey() error {
 	if err := guardPool("ClientPool.ExchangeKey", p.core.state, PoolOpened); err != nil {
 		return err
