@@ -515,6 +515,21 @@ func TestPairSecureStringHostCall(t *testing.T) {
 		t.Errorf("server decrypted %q, %v", got, err)
 	}
 
+	// The other way: a SecureString in the output decrypts on the client.
+	out, err := p.server.EncryptSecureString("from server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := spl.WriteOutput(out); err != nil {
+		t.Fatal(err)
+	}
+	p.pump()
+	evs = p.clientEvents()
+	wantEvents(t, "client", []Event{PipelineOutput{PipelineID: pl.ID(), Value: out}}, evs)
+	if got, err := p.client.DecryptSecureString(evs[0].(PipelineOutput).Value.(clixml.SecureString)); err != nil || got != "from server" {
+		t.Errorf("client decrypted %q, %v", got, err)
+	}
+
 	// The server may ask an older client to start the exchange; a client
 	// that has a key ignores the request.
 	if err := p.server.RequestPublicKey(); err != nil {
@@ -917,4 +932,38 @@ func TestPairLimits(t *testing.T) {
 	if err := p.server.ReceiveData(p.client.DataToSend(0).Data); !errors.As(err, &le) || le.Limit != "MaxMessageSize" {
 		t.Errorf("server ReceiveData of a 4000-byte script = %v, want MaxMessageSize *LimitError", err)
 	}
+}
+
+func TestPairApplicationArguments(t *testing.T) {
+	args := clixml.PSPrimitiveDictionary{{Key: "Tenant", Value: "blue"}}.Object()
+	host := (&clixml.HostInfo{IsHostNull: false}).Object()
+	p := newPair(t, 0, ClientConfig{MinRunspaces: 1, MaxRunspaces: 3, HostInfo: host, ApplicationArguments: args}, ServerConfig{})
+	if err := p.client.Open(); err != nil {
+		t.Fatal(err)
+	}
+	p.pump()
+	wantEvents(t, "server", []Event{
+		cap23,
+		PoolStateChanged{State: PoolOpening},
+		RunspacePoolInitReceived{MinRunspaces: 1, MaxRunspaces: 3, HostInfo: host, ApplicationArguments: args},
+	}, p.serverEvents())
+	if c, ok := p.server.ClientCapability(); !ok || !cmp.Equal(c, cap23) {
+		t.Errorf("ClientCapability = %v, %v", c, ok)
+	}
+	if diff := cmp.Diff(args, p.server.ApplicationArguments()); diff != "" {
+		t.Errorf("ApplicationArguments (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(host, p.server.HostInfo()); diff != "" {
+		t.Errorf("HostInfo (-want +got):\n%s", diff)
+	}
+	if err := p.server.Open(); err != nil {
+		t.Fatal(err)
+	}
+	p.pump()
+	wantEvents(t, "client", []Event{
+		PoolStateChanged{State: PoolOpening},
+		cap23,
+		ApplicationPrivateDataReceived{Data: clixml.PSPrimitiveDictionary{}.Object()},
+		PoolStateChanged{State: PoolOpened},
+	}, p.clientEvents())
 }
