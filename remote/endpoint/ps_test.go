@@ -279,3 +279,32 @@ func TestDisconnectedShellExpiresAfterItsIdleTimeout(t *testing.T) {
 		t.Fatalf("disconnected shell outlived its idle timeout (fault %q)", code)
 	}
 }
+
+func TestPowerShellPipelineInput(t *testing.T) {
+	_, srv := newTestServer(t, Config{})
+	c := openPS(t, srv, "")
+	pl, err := c.pool.CreatePipeline(psrp.PipelineSpec{Commands: []psrp.Command{{Cmd: "$input", IsScript: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pl.Start(); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.ToUpper(pl.ID().String())
+	mustOK(t, post(t, srv, reqOpts{action: actionCommand, resource: resourceMSPowerShell, shellID: c.shellID,
+		body: `<rsp:CommandLine CommandId="` + id + `"><rsp:Command>$input</rsp:Command><rsp:Arguments>` +
+			base64.StdEncoding.EncodeToString(c.pool.DataToSend(0).Data) + `</rsp:Arguments></rsp:CommandLine>`}))
+	for _, v := range []clixml.Value{"first", int32(2)} {
+		if err := pl.Send(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pl.EndInput(); err != nil {
+		t.Fatal(err)
+	}
+	c.flush()
+	got := c.collect(pl)
+	if d := cmp.Diff(run{Output: []string{"first", "int32:2"}, State: psrp.PipelineCompleted}, got, cmpopts.EquateEmpty()); d != "" {
+		t.Fatal(d)
+	}
+}
