@@ -53,7 +53,7 @@ func (r *replay) Post(ctx context.Context, env []byte) (int, []byte, error) {
 	if err != nil {
 		r.t.Fatalf("%s: our envelope: %v", where, err)
 	}
-	if d := cmp.Diff(strings.Split(clientNormalise(want), "\n"), strings.Split(clientNormalise(got), "\n")); d != "" {
+	if d := lineDiff(clientNormalise(want), clientNormalise(got)); d != "" {
 		r.t.Errorf("%s: client envelope differs (-recorded +ours):\n%s", where, d)
 	}
 	ours := readRequest(r.t, where+" (ours)", string(env)).messageID

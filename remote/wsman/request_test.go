@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 // rebuild reads the operation and its parameters from a recorded request
@@ -141,7 +139,7 @@ func TestRequestsMatchRecordings(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: our envelope does not parse: %v\n%s", where, err, got)
 				}
-				if d := cmp.Diff(strings.Split(normalise(wantC), "\n"), strings.Split(normalise(gotC), "\n")); d != "" {
+				if d := lineDiff(normalise(wantC), normalise(gotC)); d != "" {
 					t.Errorf("%s (%s): envelope differs (-recorded +ours):\n%s", where, r.action, d)
 				}
 				actions[r.action]++

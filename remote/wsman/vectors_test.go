@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 )
 
@@ -246,4 +247,12 @@ func normalise(canon string) string {
 		out = append(out, line)
 	}
 	return strings.Join(out, "\n")
+}
+
+// lineDiff diffs two canonical documents line by line ("" when equal).
+func lineDiff(want, got string) string {
+	if want == got {
+		return ""
+	}
+	return cmp.Diff(strings.Split(want, "\n"), strings.Split(got, "\n"))
 }

@@ -34,7 +34,7 @@ func parseTree(b []byte) (*node, error) {
 	d := xml.NewDecoder(bytes.NewReader(b))
 	var root *node
 	var stack []*node
-	var text []strings.Builder
+	var text [][]byte // character data of each open element
 	count := 0
 	for {
 		tok, err := d.Token()
@@ -70,15 +70,15 @@ func parseTree(b []byte) (*node, error) {
 				p.Children = append(p.Children, n)
 			}
 			stack = append(stack, n)
-			text = append(text, strings.Builder{})
+			text = append(text, nil)
 		case xml.EndElement:
 			n := stack[len(stack)-1]
-			n.Text = text[len(text)-1].String()
+			n.Text = string(text[len(text)-1])
 			stack = stack[:len(stack)-1]
 			text = text[:len(text)-1]
 		case xml.CharData:
 			if len(text) > 0 {
-				text[len(text)-1].Write(t)
+				text[len(text)-1] = append(text[len(text)-1], t...)
 			} else if len(bytes.TrimSpace(t)) > 0 {
 				return nil, errors.New("wsman: malformed XML: text outside the root element")
 			}
@@ -169,9 +169,7 @@ func CanonicalXML(b []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var sb strings.Builder
-	canon(&sb, root, 0)
-	return sb.String(), nil
+	return canon(root, 0), nil
 }
 
 func canonName(space, local string) string {
@@ -181,7 +179,10 @@ func canonName(space, local string) string {
 	return "{" + space + "}" + local
 }
 
-func canon(sb *strings.Builder, n *node, depth int) {
+// canon renders n and its subtree; each subtree is rendered once, so the
+// cost stays linear in the document whatever the nesting.
+func canon(n *node, depth int) string {
+	var sb strings.Builder
 	sb.WriteString(strings.Repeat("  ", depth))
 	sb.WriteString(canonName(n.Space, n.Local))
 	attrs := make([]string, 0, len(n.Attrs))
@@ -193,28 +194,18 @@ func canon(sb *strings.Builder, n *node, depth int) {
 		sb.WriteString(a)
 	}
 	if t := n.Text; strings.TrimSpace(t) != "" || len(n.Children) == 0 && t != "" {
-		fmt.Fprintf(sb, " text=%q", t)
+		fmt.Fprintf(&sb, " text=%q", t)
 	}
 	sb.WriteByte('\n')
-	children := n.Children
+	children := make([]string, len(n.Children))
+	for i, c := range n.Children {
+		children[i] = canon(c, depth+1)
+	}
 	if n.is(NsSOAP, "Header") {
-		type keyed struct {
-			key string
-			n   *node
-		}
-		ks := make([]keyed, len(children))
-		for i, c := range children {
-			var csb strings.Builder
-			canon(&csb, c, 0)
-			ks[i] = keyed{csb.String(), c}
-		}
-		sort.SliceStable(ks, func(i, j int) bool { return ks[i].key < ks[j].key })
-		children = make([]*node, len(ks))
-		for i, k := range ks {
-			children[i] = k.n
-		}
+		sort.Strings(children)
 	}
 	for _, c := range children {
-		canon(sb, c, depth+1)
+		sb.WriteString(c)
 	}
+	return sb.String()
 }
