@@ -60,5 +60,18 @@
 //	throw msg                 the pipeline fails with msg
 //
 // Anything else fails the statement with a "term not recognized" error record.
-// Words are split on blanks; single or double quotes group words.
+// Words are split on blanks; single or double quotes group words; "| Out-String"
+// style tails and formatting commands of the pipeline are ignored.
+//
+// The sh engine runs each pipeline's script in one persistent /bin/sh per
+// runspace: stdout lines are output objects, stderr lines error records,
+// "prompt" answers "PS <cwd>> ", "exit N" asks the client to exit, and a stop
+// (Ctrl+C) kills the shell's process group and restarts it in the same
+// directory (shell variables are lost then).
+//
+// # Limits
+//
+// Everything a peer controls is bounded in limits.go: request size, envelope
+// size, operation timeout, buffered output, shells per user, commands per
+// shell, enumeration contexts.
 package endpoint
