@@ -71,7 +71,7 @@ func dialSession(ctx context.Context, f *Factory, o *ConnOptions, target, passwo
 		closeFn()
 		return nil, err
 	}
-	return &closingSession{Session: s, release: closeFn}, nil
+	return &closingSession{Session: s, release: closeFn, wsman: c}, nil
 }
 
 // closingSession releases the transport's connections when the session
@@ -79,6 +79,7 @@ func dialSession(ctx context.Context, f *Factory, o *ConnOptions, target, passwo
 type closingSession struct {
 	*session.Session
 	release func()
+	wsman   *wsman.Client
 }
 
 // Close closes the remote session, then the connections.

@@ -310,7 +310,8 @@ func invokeOne(ctx context.Context, f *Factory, o *InvokeOptions, target, passwo
 	}
 	host = h
 
-	cfg := session.Config{Host: host, CancelTimeout: o.CancelTimeout, HostInfo: session.DefaultHostInfo(width, 50)}
+	cfg := session.Config{Host: host, CancelTimeout: o.CancelTimeout, HostInfo: session.DefaultHostInfo(width, 50),
+		OnNotice: func(msg string) { r.WriteErrorText(prefixFor(len(o.Targets) > 1, target) + "pssession: " + msg) }}
 	var st *store.Store
 	if o.Session != "" || o.InDisconnected {
 		var err error
@@ -334,10 +335,11 @@ func invokeOne(ctx context.Context, f *Factory, o *InvokeOptions, target, passwo
 			defer func() {
 				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 				defer cancel()
-				if err := disconnectAndSave(dctx, st, rec.Name, sess, conn, "", ""); err != nil {
+				if err := disconnectAndSave(dctx, st, rec.Name, sess, conn, rec.CommandID, rec.CommandText); err != nil {
 					r.WriteErrorText("keeping the session: " + err.Error())
 				}
 			}()
+			err = waitForPendingCommand(ctx, f, sess, rec, o.BusyTimeout)
 		}
 	default:
 		if o.InDisconnected {

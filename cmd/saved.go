@@ -116,7 +116,7 @@ func connectSaved(ctx context.Context, f *Factory, st *store.Store, rec store.Se
 		s, err := session.Connect(ctx, cfg, rec.ShellID)
 		if err == nil {
 			st.Update(rec.Name, func(x *store.Session) { x.State = stateOpened })
-			return &closingSession{Session: s, release: release}, nil
+			return &closingSession{Session: s, release: release, wsman: c}, nil
 		}
 		switch {
 		case isShellGone(err):
@@ -166,22 +166,43 @@ func disconnectAndSave(ctx context.Context, st *store.Store, name string, s *clo
 	return errors.Join(err, uerr)
 }
 
-// pendingCommand returns the command a saved session left running, if the
-// server still lists it.
-func pendingCommand(ctx context.Context, c *wsman.Client, rec store.Session) (wsman.CommandInfo, bool) {
+// waitForPendingCommand waits while a command the session left running
+// while disconnected is still running: a session runs one pipeline at a
+// time (about_PSSession_Details). Its output stays buffered for
+// `pssession receive`.
+func waitForPendingCommand(ctx context.Context, f *Factory, s *closingSession, rec store.Session, busyTimeout time.Duration) error {
 	if rec.CommandID == "" {
-		return wsman.CommandInfo{}, false
+		return nil
 	}
-	cmds, err := c.EnumerateCommands(ctx, rec.ShellID)
-	if err != nil {
-		return wsman.CommandInfo{}, false
-	}
-	for _, x := range cmds {
-		if strings.EqualFold(x.CommandID, rec.CommandID) {
-			return x, true
+	deadline := time.Now().Add(busyTimeout)
+	noticed := false
+	for {
+		cmds, err := s.wsman.EnumerateCommands(ctx, rec.ShellID)
+		if err != nil {
+			return nil // cannot tell; let the server decide
+		}
+		running := false
+		for _, x := range cmds {
+			if strings.EqualFold(x.CommandID, rec.CommandID) && strings.HasSuffix(x.CommandState, "Running") {
+				running = true
+			}
+		}
+		if !running {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the session %q is busy running %q; it stayed busy for %s (collect it with: pssession receive %s)", rec.Name, rec.CommandText, busyTimeout, rec.Name)
+		}
+		if !noticed {
+			fmt.Fprintf(f.IO.ErrOut, "pssession: the session %q is still running %q; waiting up to %s for it to finish (Ctrl+C to give up)\n", rec.Name, rec.CommandText, busyTimeout.Round(time.Second))
+			noticed = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	return wsman.CommandInfo{}, false
 }
 
 // resultStatus maps a finished pipeline to an exit status, as invoke does.

@@ -294,15 +294,20 @@ func (s *Session) finish(ctx context.Context, pl *psrp.ClientPipeline, r *run, r
 
 // receiveCommand long-polls the command's output until CommandState Done.
 func (s *Session) receiveCommand(ctx context.Context, cmdID string, r *run, res *Result) {
+	retry := s.newRetrier()
 	for ctx.Err() == nil {
 		rec, err := s.t.Receive(ctx, s.shellID, cmdID)
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
+			if retry.failed(ctx, err) {
+				continue
+			}
 			r.fail(fmt.Errorf("session: receive: %w", err))
 			return
 		}
+		retry.succeeded()
 		for _, d := range rec.Data {
 			if err := s.pump(d, false); err != nil {
 				r.fail(err)

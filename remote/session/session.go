@@ -49,7 +49,14 @@ type Config struct {
 	// BusyTimeout bounds how long Run waits for another pipeline of this
 	// session to finish; zero means DefaultBusyTimeout.
 	BusyTimeout time.Duration
-	Logger      *slog.Logger
+	// RetryTimeout bounds how long a dropped network connection is retried
+	// (robust connections); zero means DefaultRetryTimeout, negative
+	// disables retrying.
+	RetryTimeout time.Duration
+	// OnNotice receives messages for the user (network interrupted,
+	// restored); nil drops them.
+	OnNotice func(string)
+	Logger   *slog.Logger
 }
 
 // Host answers the remote host calls of a session (MS-PSRP 2.2.3.17).
@@ -282,15 +289,20 @@ func (s *Session) startPoolReceiver() {
 	s.recvDone = make(chan struct{})
 	go func() {
 		defer close(s.recvDone)
+		retry := s.newRetrier()
 		for ctx.Err() == nil {
 			r, err := s.t.Receive(ctx, s.shellID, "")
 			if ctx.Err() != nil {
 				return
 			}
 			if err != nil {
+				if retry.failed(ctx, err) {
+					continue
+				}
 				s.fail(fmt.Errorf("session: pool receive: %w", err))
 				return
 			}
+			retry.succeeded()
 			for _, d := range r.Data {
 				if err := s.pump(d, false); err != nil {
 					s.fail(err)

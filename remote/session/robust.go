@@ -1,0 +1,98 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pssession/pssession/remote/wsman"
+	"github.com/pssession/pssession/remote/wsman/transport"
+)
+
+// DefaultRetryTimeout is how long a dropped network is retried before a
+// session gives up (about_PSSession_Details: robust connections, 4 minutes).
+const DefaultRetryTimeout = 4 * time.Minute
+
+// transient reports whether err is a network failure worth retrying, as
+// opposed to an answer from the server (fault, HTTP or auth error), a TLS
+// verdict, or cancellation.
+func transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var (
+		fault   *wsman.Fault
+		httpErr *wsman.HTTPError
+		authErr *transport.AuthError
+		tlsErr  *transport.TLSError
+		thErr   *transport.HTTPError
+	)
+	return !errors.As(err, &fault) && !errors.As(err, &httpErr) && !errors.As(err, &authErr) &&
+		!errors.As(err, &tlsErr) && !errors.As(err, &thErr)
+}
+
+// retrier retries a long-poll through network drops for up to the retry
+// timeout, telling the user once when it starts and when it recovers.
+type retrier struct {
+	s        *Session
+	deadline time.Time
+	backoff  time.Duration
+	failing  bool
+}
+
+func (s *Session) newRetrier() *retrier { return &retrier{s: s} }
+
+func (s *Session) retryTimeout() time.Duration {
+	switch {
+	case s.cfg.RetryTimeout < 0:
+		return 0
+	case s.cfg.RetryTimeout == 0:
+		return DefaultRetryTimeout
+	}
+	return s.cfg.RetryTimeout
+}
+
+func (s *Session) notice(msg string) {
+	if s.cfg.OnNotice != nil {
+		s.cfg.OnNotice(msg)
+	}
+}
+
+// failed decides after an error whether to try again; it waits before
+// returning true.
+func (r *retrier) failed(ctx context.Context, err error) bool {
+	limit := r.s.retryTimeout()
+	if limit == 0 || !transient(err) {
+		return false
+	}
+	if !r.failing {
+		r.failing = true
+		r.deadline = time.Now().Add(limit)
+		r.backoff = 250 * time.Millisecond
+		r.s.notice(fmt.Sprintf("the network connection to the server was interrupted (%v); retrying for up to %s", err, limit.Round(time.Second)))
+	}
+	if time.Now().After(r.deadline) {
+		r.s.notice("the network connection could not be restored; giving up")
+		return false
+	}
+	t := time.NewTimer(r.backoff)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	}
+	if r.backoff < 5*time.Second {
+		r.backoff *= 2
+	}
+	return true
+}
+
+// succeeded ends a retry episode.
+func (r *retrier) succeeded() {
+	if r.failing {
+		r.failing = false
+		r.s.notice("the network connection was restored")
+	}
+}
