@@ -967,3 +967,33 @@ func TestPairApplicationArguments(t *testing.T) {
 		PoolStateChanged{State: PoolOpened},
 	}, p.clientEvents())
 }
+
+func TestPairBadFragmentLosesOnlyItsMessage(t *testing.T) {
+	p := openPair(t, 0)
+	pl, spl := p.startPipeline(PipelineSpec{Commands: []Command{{Cmd: "x"}}, NoInput: true})
+	if err := spl.WriteOutput("kept"); err != nil {
+		t.Fatal(err)
+	}
+	good := p.server.DataToSend(0).Data
+	// A continuation fragment of a message the client never saw start (as
+	// after a Connect mid-message), then a whole message.
+	orphan := Fragment{ObjectID: 999, FragmentID: 1, End: true, Blob: []byte("tail")}.Append(nil)
+	err := p.client.ReceiveData(append(orphan, good...))
+	var fe *FragmentError
+	if !errors.As(err, &fe) || fe.ObjectID != 999 {
+		t.Errorf("ReceiveData = %v, want a *FragmentError for object 999", err)
+	}
+	evs := p.clientEvents()
+	if len(evs) != 2 {
+		t.Fatalf("events %#v, want the error and the output", evs)
+	}
+	if _, ok := evs[0].(ProtocolErrorReceived); !ok {
+		t.Errorf("first event %#v, want ProtocolErrorReceived", evs[0])
+	}
+	wantEvents(t, "client", []Event{PipelineOutput{PipelineID: pl.ID(), Value: "kept"}}, evs[1:])
+
+	// A truncated header ends the packet.
+	if err := p.client.ReceiveData(good[:10]); err == nil {
+		t.Error("ReceiveData of a truncated header succeeded")
+	}
+}

@@ -60,13 +60,33 @@ func (c *poolCore) setState(to RunspacePoolState) bool {
 }
 
 // receive reassembles data and calls handle with each complete message
-// and its decoded body. Message-level failures become
-// ProtocolErrorReceived events and are also returned, joined, after every
-// complete message has been handled.
+// and its decoded body. A bad fragment loses only its own message: the
+// fragments after it are still read, unless the framing itself is broken
+// (truncated header, blob overrun), which ends the packet. Every failure is
+// queued as a ProtocolErrorReceived event and returned, joined, once the
+// packet has been read.
 func (c *poolCore) receive(data []byte, handle func(Message, Body) error) error {
-	msgs, ferr := c.in.Feed(nil, data)
 	var errs []error
-	for _, raw := range msgs {
+	fail := func(err error) {
+		c.emit(ProtocolErrorReceived{Err: err})
+		errs = append(errs, err)
+	}
+	maxBlob := c.limits.withDefaults().MaxFragmentBlob
+	for len(data) > 0 {
+		f, rest, err := ParseFragment(data, maxBlob)
+		if err != nil {
+			fail(err)
+			break
+		}
+		data = rest
+		raw, complete, err := c.in.Add(f)
+		if err != nil {
+			fail(err)
+			continue
+		}
+		if !complete {
+			continue
+		}
 		m, err := DecodeMessage(raw)
 		if err == nil {
 			var b Body
@@ -75,12 +95,8 @@ func (c *poolCore) receive(data []byte, handle func(Message, Body) error) error 
 			}
 		}
 		if err != nil {
-			c.emit(ProtocolErrorReceived{Err: err})
-			errs = append(errs, err)
+			fail(err)
 		}
-	}
-	if ferr != nil {
-		errs = append(errs, ferr)
 	}
 	return errors.Join(errs...)
 }
