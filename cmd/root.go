@@ -57,6 +57,7 @@ survive the client, and one-shot execution for scripts. It speaks WinRM
 	root.AddCommand(newInvokeCmd(f))
 	root.AddCommand(newNewCmd(f), newListCmd(f), newConnectCmd(f), newReceiveCmd(f), newRemoveCmd(f))
 	root.AddCommand(newServeCmd(f))
+	root.AddCommand(newHistoryCmd(f))
 	return root
 }
 
