@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/pssession/pssession/remote/psrp"
@@ -244,10 +245,15 @@ func (h *Handler) psStartLocked(s *shell, cmd *command) {
 	p.started = true
 	pl := p.pl
 	if pl.Metadata != nil {
-		// GET_COMMAND_METADATA: no command metadata to offer.
-		if err := pl.Complete(); err == nil {
-			p.finished = true
+		err := h.psCommandMetadataLocked(s, pl)
+		if err == nil {
+			err = pl.Complete()
 		}
+		if err != nil {
+			h.log.Warn("endpoint: command metadata", "shell", s.id, "err", err)
+		}
+		h.psDrainLocked(s)
+		p.finished = true
 		return
 	}
 	spec := Pipeline{Input: p.input}
@@ -655,7 +661,7 @@ func (w *psWriter) Debug(m string) error {
 }
 
 func (w *psWriter) Information(m string) error {
-	rec := informationRecord(m, w.h.machine, w.h.clock.Now())
+	rec := informationRecord(m, "Write-Information", w.h.machine, w.h.clock.Now())
 	return w.do(func(pl *psrp.ServerPipeline) error { return pl.WriteInformation(rec) })
 }
 
@@ -663,33 +669,11 @@ func (w *psWriter) Progress(p Progress) error {
 	return w.do(func(pl *psrp.ServerPipeline) error { return pl.WriteProgress(progressRecord(p)) })
 }
 
-// Host is Write-Host: a host UI call (Write/WriteLine, with colours when
-// given), as the remote host of PowerShell forwards it.
+// Host is Write-Host: since PowerShell 5 an InformationRecord tagged PSHOST
+// whose MessageData is a HostInformationMessage.
 func (w *psWriter) Host(text string, o HostText) error {
-	fg, okF := consoleColor(o.Foreground)
-	bg, okB := consoleColor(o.Background)
-	return w.do(func(pl *psrp.ServerPipeline) error {
-		var err error
-		switch {
-		case okF || okB:
-			if !okF {
-				fg, _ = consoleColor("Gray")
-			}
-			if !okB {
-				bg, _ = consoleColor("Black")
-			}
-			if o.NoNewline {
-				_, err = pl.HostCall(psrp.HostWrite2, fg, bg, text)
-			} else {
-				_, err = pl.HostCall(psrp.HostWriteLine3, fg, bg, text)
-			}
-		case o.NoNewline:
-			_, err = pl.HostCall(psrp.HostWrite1, text)
-		default:
-			_, err = pl.HostCall(psrp.HostWriteLine2, text)
-		}
-		return err
-	})
+	rec := informationRecord(hostMessage(text, o), "Write-Host", w.h.machine, w.h.clock.Now(), "PSHOST")
+	return w.do(func(pl *psrp.ServerPipeline) error { return pl.WriteInformation(rec) })
 }
 
 // call makes a non-void host call and waits for the client's answer.
@@ -799,4 +783,56 @@ func (w *psWriter) SetShouldExit(code int) error {
 		_, err := pl.HostCall(psrp.HostSetShouldExit, int32(code))
 		return err
 	})
+}
+
+// CommandLister is implemented by runspaces that can name their commands;
+// GET_COMMAND_METADATA answers from it.
+type CommandLister interface {
+	Commands() []string
+}
+
+// psCommandMetadataLocked answers GET_COMMAND_METADATA (MS-PSRP 2.2.2.14,
+// 3.2.5.3.7): a count object, then one CmdletInfo-like object per command
+// matching the wildcard names (shapes as in test_psrp_get_command_metadata).
+func (h *Handler) psCommandMetadataLocked(s *shell, pl *psrp.ServerPipeline) error {
+	var names []string
+	if cl, ok := s.ps.rs.(CommandLister); ok {
+		for _, name := range cl.Commands() {
+			for _, pattern := range pl.Metadata.Name {
+				if ok, _ := path.Match(strings.ToLower(pattern), strings.ToLower(name)); ok {
+					names = append(names, name)
+					break
+				}
+			}
+		}
+	}
+	count := &clixml.Object{TypeNames: []string{"Selected.Microsoft.PowerShell.Commands.GenericMeasureInfo",
+		"System.Management.Automation.PSCustomObject", "System.Object"},
+		Members: []clixml.Property{{Name: "Count", Value: int32(len(names))}}}
+	if err := pl.WriteOutput(count); err != nil {
+		return err
+	}
+	for _, name := range names {
+		kind, kindValue := "Cmdlet", int32(8)
+		if !strings.Contains(name, "-") {
+			kind, kindValue = "Function", 2
+		}
+		info := &clixml.Object{
+			TypeNames: []string{"Selected.System.Management.Automation.CmdletInfo", "System.Management.Automation.PSCustomObject", "System.Object"},
+			Members: []clixml.Property{
+				{Name: "Name", Value: name},
+				{Name: "Namespace", Value: ""},
+				{Name: "HelpUri", Value: ""},
+				{Name: "CommandType", Value: &clixml.Object{TypeNames: []string{"System.Management.Automation.CommandTypes", "System.Enum", "System.ValueType", "System.Object"},
+					ToString: kind, HasToString: true, Content: clixml.ContentPrimitive, Value: kindValue}},
+				{Name: "ResolvedCommandName", Value: nil},
+				{Name: "OutputType", Value: &clixml.Object{TypeNames: []string{"System.Collections.ObjectModel.ReadOnlyCollection`1[[System.Management.Automation.PSTypeName]]", "System.Object"}, Content: clixml.ContentList}},
+				{Name: "Parameters", Value: &clixml.Object{TypeNames: []string{"System.Collections.Generic.Dictionary`2[[System.String],[System.Management.Automation.ParameterMetadata]]", "System.Object"}, Content: clixml.ContentDict}},
+			},
+		}
+		if err := pl.WriteOutput(info); err != nil {
+			return err
+		}
+	}
+	return nil
 }

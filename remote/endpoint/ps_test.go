@@ -39,7 +39,7 @@ func TestPowerShellScripted(t *testing.T) {
 		{name: "streams", script: "Write-Error bad\nWrite-Warning w; Write-Verbose v; Write-Information i; Write-Progress -Activity act -PercentComplete 50",
 			want: run{Errors: []string{"bad"}, Warnings: []string{"w"}, Verbose: []string{"v"}, Info: []string{"i"}, Progress: 1, State: psrp.PipelineCompleted}},
 		{name: "write-host", script: "Write-Host plain; Write-Host -ForegroundColor Red -NoNewline red",
-			want: run{Host: []string{"plain", "Red/Black:red"}, State: psrp.PipelineCompleted}},
+			want: run{Host: []string{"plain", "Red/:red<no newline>"}, State: psrp.PipelineCompleted}},
 		{name: "variables and location", script: "$x = hello; Set-Location C:\\temp; cd sub; Write-Output \"$x world\"; prompt",
 			want: run{Output: []string{"hello world", `PS C:\temp\sub> `}, State: psrp.PipelineCompleted}},
 		{name: "variables persist in the runspace", script: "$x",
@@ -306,5 +306,35 @@ func TestPowerShellPipelineInput(t *testing.T) {
 	got := c.collect(pl)
 	if d := cmp.Diff(run{Output: []string{"first", "int32:2"}, State: psrp.PipelineCompleted}, got, cmpopts.EquateEmpty()); d != "" {
 		t.Fatal(d)
+	}
+}
+
+func TestPowerShellCommandMetadata(t *testing.T) {
+	_, srv := newTestServer(t, Config{})
+	c := openPS(t, srv, "")
+	for _, tc := range []struct {
+		pattern string
+		want    []string
+	}{
+		{"write-o*", []string{"count:int32:1", "Write-Output"}},
+		{"No-Such*", []string{"count:int32:0"}},
+	} {
+		t.Run(tc.pattern, func(t *testing.T) {
+			pl, err := c.pool.CreateCommandMetadataPipeline(psrp.GetCommandMetadataBody{Name: []string{tc.pattern}, CommandType: 511})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := pl.Start(); err != nil {
+				t.Fatal(err)
+			}
+			mustOK(t, post(t, srv, reqOpts{action: actionCommand, resource: resourceMSPowerShell, shellID: c.shellID,
+				body: `<rsp:CommandLine CommandId="` + strings.ToUpper(pl.ID().String()) + `"><rsp:Command/><rsp:Arguments>` +
+					base64.StdEncoding.EncodeToString(c.pool.DataToSend(0).Data) + `</rsp:Arguments></rsp:CommandLine>`}))
+			// The count object, then each command by name.
+			got := c.collect(pl)
+			if d := cmp.Diff(run{Output: tc.want, State: psrp.PipelineCompleted}, got, cmpopts.EquateEmpty()); d != "" {
+				t.Fatal(d)
+			}
+		})
 	}
 }

@@ -195,8 +195,22 @@ func (c *psClient) events(res *run, pl *psrp.ClientPipeline) {
 		case psrp.PipelineVerboseRecord:
 			res.Verbose = append(res.Verbose, e.Record.ToString)
 		case psrp.PipelineInformationRecord:
-			v, _ := member(e.Record, "MessageData")
-			res.Info = append(res.Info, valueText(v))
+			rec, err := clixml.ParseInformationRecord(e.Record)
+			if err != nil {
+				c.t.Fatalf("information record: %v", err)
+			}
+			if m, ok := rec.HostMessage(); ok {
+				text := m.Message
+				if m.ForegroundColor != clixml.NoColor || m.BackgroundColor != clixml.NoColor {
+					text = m.ForegroundColor.String() + "/" + m.BackgroundColor.String() + ":" + text
+				}
+				if m.NoNewLine {
+					text += "<no newline>"
+				}
+				res.Host = append(res.Host, text)
+			} else {
+				res.Info = append(res.Info, rec.Text())
+			}
 		case psrp.PipelineProgressRecord:
 			res.Progress++
 		case psrp.PipelineHostCall:
@@ -231,6 +245,12 @@ func valueText(v clixml.Value) string {
 	case *clixml.Object:
 		if x.HasToString {
 			return x.ToString
+		}
+		if n, ok := member(x, "Name"); ok {
+			return valueText(n)
+		}
+		if n, ok := member(x, "Count"); ok {
+			return "count:" + valueText(n)
 		}
 		if x.Content == clixml.ContentPrimitive {
 			return valueText(x.Value)

@@ -37,6 +37,14 @@ type scriptedRunspace struct {
 
 func (r *scriptedRunspace) Close() error { return nil }
 
+// scriptedCommands are the commands the scripted language knows.
+var scriptedCommands = []string{"Write-Output", "Write-Error", "Write-Warning", "Write-Verbose", "Write-Debug",
+	"Write-Information", "Write-Host", "Write-Progress", "Read-Host", "Get-Credential", "Read-Choice", "Start-Sleep",
+	"Set-Location", "Get-Location", "Get-Output", "Out-String", "Out-Default", "prompt"}
+
+// Commands lists the scripted language's commands (for GET_COMMAND_METADATA).
+func (r *scriptedRunspace) Commands() []string { return scriptedCommands }
+
 // Run interprets the pipeline's script statements in order.
 func (r *scriptedRunspace) Run(ctx context.Context, p Pipeline, w Writer) error {
 	r.mu.Lock()

@@ -154,6 +154,10 @@ func (r *shRunspace) kill() {
 	}
 }
 
+// Commands names what a PowerShell client may look for: the formatters are
+// accepted (and dropped), prompt is answered.
+func (r *shRunspace) Commands() []string { return []string{"Out-String", "Out-Default", "prompt"} }
+
 func (r *shRunspace) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
