@@ -275,7 +275,7 @@ func (r *scriptedRunspace) exec(ctx context.Context, stmt []token, p Pipeline, w
 		return false, nil
 	}
 	if strings.HasPrefix(head.text, "$") {
-		name := strings.ToLower(head.text[1:])
+		name := strings.TrimPrefix(strings.TrimPrefix(strings.ToLower(head.text[1:]), "global:"), "script:")
 		if len(rest) >= 1 && rest[0].text == "=" && !rest[0].quoted {
 			vals := make([]string, 0, len(rest)-1)
 			for _, t := range rest[1:] {

@@ -54,8 +54,9 @@ type shRunspace struct {
 	env  []string
 	tag  string
 
-	mu    sync.Mutex // one pipeline at a time; guards the fields below
-	cwd   string
+	mu       sync.Mutex // one pipeline at a time; guards the fields below
+	cwd      string
+	lastCode int // exit status of the last script ($LASTEXITCODE)
 	proc  *exec.Cmd
 	stdin io.WriteCloser
 	lines chan shLine
@@ -170,6 +171,10 @@ func (r *shRunspace) Close() error {
 // to scripts (masterzen/winrm's Powershell); the shell skips them.
 var psPreamble = regexp.MustCompile(`^(\s*\$[A-Za-z_]\w*\s*=\s*('[^']*'|"[^"]*"|\S+)\s*;)+`)
 
+// shLastExitCode matches a query of $LASTEXITCODE, which the shell
+// answers with the last script's exit status.
+var shLastExitCode = regexp.MustCompile(`(?i)^\s*\$(global:)?LASTEXITCODE\s*;?\s*$`)
+
 var shExit = regexp.MustCompile(`^\s*exit(\s+(-?\d+))?\s*;?\s*$`)
 
 // shScript turns a pipeline into shell text.
@@ -209,6 +214,9 @@ func (r *shRunspace) Run(ctx context.Context, p Pipeline, w Writer) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	script := shScript(p)
+	if shLastExitCode.MatchString(script) {
+		return w.Output(int32(r.lastCode))
+	}
 	if m := shExit.FindStringSubmatch(script); m != nil {
 		code, _ := strconv.Atoi(m[2])
 		return w.SetShouldExit(code)
@@ -258,6 +266,7 @@ func (r *shRunspace) Run(ctx context.Context, p Pipeline, w Writer) error {
 				gotErr = true
 			case l.marker:
 				gotOut = true
+				r.lastCode = l.code
 				if l.cwd != "" {
 					r.cwd = l.cwd
 				}

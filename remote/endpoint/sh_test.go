@@ -23,6 +23,8 @@ func TestShEngine(t *testing.T) {
 		{name: "variables persist", script: "X=kept", want: run{State: psrp.PipelineCompleted}},
 		{name: "read variable", script: `echo "$X"`, want: run{Output: []string{"kept"}, State: psrp.PipelineCompleted}},
 		{name: "stdin is not the control pipe", script: "cat; echo after", want: run{Output: []string{"after"}, State: psrp.PipelineCompleted}},
+		{name: "failing command", script: "false", want: run{State: psrp.PipelineCompleted}},
+		{name: "last exit code", script: "$global:LASTEXITCODE", want: run{Output: []string{"int32:1"}, State: psrp.PipelineCompleted}},
 		{name: "syntax error", script: "if then fi (", want: run{State: psrp.PipelineFailed}},
 		{name: "still alive after a syntax error", script: `echo "$X"`, want: run{Output: []string{"kept"}, State: psrp.PipelineCompleted}},
 		{name: "exit", script: "exit 3", want: run{Exit: intp(3), State: psrp.PipelineCompleted}},
