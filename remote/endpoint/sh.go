@@ -57,10 +57,10 @@ type shRunspace struct {
 	mu       sync.Mutex // one pipeline at a time; guards the fields below
 	cwd      string
 	lastCode int // exit status of the last script ($LASTEXITCODE)
-	proc  *exec.Cmd
-	stdin io.WriteCloser
-	lines chan shLine
-	done  chan struct{} // closed when proc exited
+	proc     *exec.Cmd
+	stdin    io.WriteCloser
+	lines    chan shLine
+	done     chan struct{} // closed when proc exited
 }
 
 // shLine is one line of the shell's output, or an end marker.
