@@ -65,7 +65,8 @@
 //
 // The sh engine runs each pipeline's script in one persistent /bin/sh per
 // runspace: stdout lines are output objects, stderr lines error records,
-// "prompt" answers "PS <cwd>> ", "exit N" asks the client to exit, and a stop
+// "prompt" answers "PS <cwd>> ", $LASTEXITCODE the last script's exit status,
+// "exit N" asks the client to exit, and a stop
 // (Ctrl+C) kills the shell's process group and restarts it in the same
 // directory (shell variables are lost then).
 //
