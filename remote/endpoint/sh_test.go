@@ -1,6 +1,9 @@
 package endpoint
 
 import (
+	"errors"
+	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -72,5 +75,25 @@ func TestShScriptSkipsPowerShellPreamble(t *testing.T) {
 		if got := shScript(Pipeline{Commands: []Command{{Text: in, IsScript: true}}}); got != want {
 			t.Errorf("shScript(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestShEngineShellEndsWithTheRunspace(t *testing.T) {
+	_, srv := newTestServer(t, Config{Engine: Sh{}})
+	c := openPS(t, srv, "")
+	got := c.collect(c.start("echo $$"))
+	if len(got.Output) != 1 {
+		t.Fatalf("%+v", got)
+	}
+	pid, err := strconv.Atoi(got.Output[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Fatalf("the runspace shell %d is not running: %v", pid, err)
+	}
+	mustOK(t, post(t, srv, reqOpts{action: actionDelete, resource: resourceMSPowerShell, shellID: c.shellID}))
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("shell %d survived Delete: %v", pid, err)
 	}
 }
