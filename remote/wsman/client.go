@@ -44,6 +44,9 @@ type Client struct {
 	// SessionID is sent as wsmv:SessionId ("uuid:<GUID>"); NewClient sets
 	// a fresh one, empty omits the header.
 	SessionID string
+	// MaxElements is how many items one Enumerate or Pull asks for;
+	// 0 means 32000 (Windows' MaxBatchItems).
+	MaxElements int
 
 	maxEnvelope atomic.Int64 // 0 means DefaultMaxEnvelopeSize
 }
@@ -395,9 +398,16 @@ func (c *Client) Get(ctx context.Context, shellID string) (*Shell, error) {
 	return resp.Shell()
 }
 
-// enumerateMaxElements is the MaxElements of optimized enumerations
-// (Windows' default MaxBatchItems).
-const enumerateMaxElements = 32000
+// defaultMaxElements is the MaxElements of enumerations (Windows'
+// default MaxBatchItems).
+const defaultMaxElements = 32000
+
+func (c *Client) maxElements() int {
+	if c.MaxElements > 0 {
+		return c.MaxElements
+	}
+	return defaultMaxElements
+}
 
 // maxPulls bounds the Pull loop of one enumeration.
 const maxPulls = 1000
@@ -405,7 +415,7 @@ const maxPulls = 1000
 // EnumerateShells lists the shells the server shows this user (all
 // resources: use Shell.IsPowerShell to keep PowerShell ones).
 func (c *Client) EnumerateShells(ctx context.Context) ([]Shell, error) {
-	e, err := c.enumerate(ctx, EnumerateRequest{ResourceURI: ResourceShell, Optimize: true, MaxElements: enumerateMaxElements})
+	e, err := c.enumerate(ctx, EnumerateRequest{ResourceURI: ResourceShell, Optimize: true, MaxElements: c.maxElements()})
 	if err != nil {
 		return nil, err
 	}
@@ -414,7 +424,7 @@ func (c *Client) EnumerateShells(ctx context.Context) ([]Shell, error) {
 
 // EnumerateCommands lists the commands of a shell.
 func (c *Client) EnumerateCommands(ctx context.Context, shellID string) ([]CommandInfo, error) {
-	e, err := c.enumerate(ctx, EnumerateRequest{ResourceURI: ResourceShellCommand, Optimize: true, MaxElements: enumerateMaxElements, ShellID: shellID})
+	e, err := c.enumerate(ctx, EnumerateRequest{ResourceURI: ResourceShellCommand, Optimize: true, MaxElements: c.maxElements(), ShellID: shellID})
 	if err != nil {
 		return nil, err
 	}
@@ -438,7 +448,7 @@ func (c *Client) enumerate(ctx context.Context, req EnumerateRequest) (*Enumerat
 		if i == maxPulls {
 			return nil, fmt.Errorf("wsman: enumeration from %s did not end after %d pulls", c.URL, maxPulls)
 		}
-		resp, err := c.Do(ctx, PullRequest{ResourceURI: req.ResourceURI, Context: next, MaxElements: enumerateMaxElements})
+		resp, err := c.Do(ctx, PullRequest{ResourceURI: req.ResourceURI, Context: next, MaxElements: c.maxElements()})
 		if err != nil {
 			return nil, err
 		}
