@@ -434,3 +434,23 @@ func TestNewGUID(t *testing.T) {
 		t.Errorf("NewMessageID() = %q", id)
 	}
 }
+
+// A server that never ends an enumeration is cut off after maxPulls.
+func TestClientPullLimit(t *testing.T) {
+	const enum = `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration"><s:Body><n:%[1]s><n:EnumerationContext>again</n:EnumerationContext></n:%[1]s></s:Body></s:Envelope>`
+	posts := 0
+	c := NewClient(transportFunc(func(ctx context.Context, env []byte) (int, []byte, error) {
+		posts++
+		if posts == 1 {
+			return 200, []byte(fmt.Sprintf(enum, "EnumerateResponse")), nil
+		}
+		return 200, []byte(fmt.Sprintf(enum, "PullResponse")), nil
+	}), vectorURL)
+	_, err := c.EnumerateShells(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "did not end") {
+		t.Fatalf("err = %v", err)
+	}
+	if posts != 1+maxPulls {
+		t.Errorf("posts = %d, want %d", posts, 1+maxPulls)
+	}
+}

@@ -94,8 +94,10 @@ const (
 	// is normative: it is the only code the PowerShell plugin treats as a
 	// graceful stop (shared/PROTOCOL.md §1.4, §7.1).
 	SignalPSCtrlC = "powershell/signal/crtl_c"
-	// SignalTerminate releases a finished command (spelled as Windows
-	// clients send it; servers should compare case-insensitively).
+	// SignalTerminate releases a finished command. MS-WSMV 2.2.5.6 spells
+	// it ".../signal/terminate"; pypsrp sends "Terminate" and Windows
+	// accepts it (test_psrp_multiple_invocations.yml), so servers compare
+	// signal codes case-insensitively.
 	SignalTerminate = NsShell + "/signal/Terminate"
 	// SignalCtrlC and SignalCtrlBreak are WinRS console signals.
 	SignalCtrlC     = NsShell + "/signal/ctrl_c"

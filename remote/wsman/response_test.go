@@ -418,3 +418,16 @@ func TestParseResponseErrors(t *testing.T) {
 func receiveEnvelope(inner string) string {
 	return `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell"><s:Body><rsp:ReceiveResponse>` + inner + `</rsp:ReceiveResponse></s:Body></s:Envelope>`
 }
+
+func TestConfigLimits(t *testing.T) {
+	for _, kb := range []string{"", "0", "-1", "x", "2097152"} {
+		body := `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:c="http://schemas.microsoft.com/wbem/wsman/1/config"><s:Body><c:Config><c:MaxEnvelopeSizekb>` + kb + `</c:MaxEnvelopeSizekb></c:Config></s:Body></s:Envelope>`
+		r, err := ParseResponse([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Config(); err == nil || !strings.Contains(err.Error(), "MaxEnvelopeSizekb") {
+			t.Errorf("MaxEnvelopeSizekb %q: err = %v", kb, err)
+		}
+	}
+}
