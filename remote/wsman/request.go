@@ -142,7 +142,7 @@ func (r CreateRequest) Envelope(h Header) []byte {
 		if r.Name != "" {
 			w.elem("rsp:Name", r.Name)
 		}
-		w.elem("creationXml", base64.StdEncoding.EncodeToString(r.CreationXML), "xmlns", NsPowerShell)
+		w.elemBase64("creationXml", r.CreationXML, "xmlns", NsPowerShell)
 		w.end()
 	})
 }
@@ -274,7 +274,7 @@ func (r SendRequest) Envelope(h Header) []byte {
 			if s.End != nil {
 				attrs = append(attrs, "End", boolText(*s.End))
 			}
-			w.elem("rsp:Stream", base64.StdEncoding.EncodeToString(s.Data), attrs...)
+			w.elemBase64("rsp:Stream", s.Data, attrs...)
 		}
 		w.end()
 	})
@@ -401,7 +401,7 @@ func (r ConnectRequest) Envelope(h Header) []byte {
 			w.start("rsp:Connect")
 		}
 		if r.ConnectXML != nil {
-			w.elem("connectXml", base64.StdEncoding.EncodeToString(r.ConnectXML), "xmlns", NsPowerShell)
+			w.elemBase64("connectXml", r.ConnectXML, "xmlns", NsPowerShell)
 		}
 		w.end()
 	})

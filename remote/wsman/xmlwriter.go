@@ -2,6 +2,7 @@ package wsman
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/xml"
 )
 
@@ -41,6 +42,26 @@ func (w *xmlWriter) closeTag() {
 func (w *xmlWriter) text(s string) {
 	w.closeTag()
 	escape(&w.buf, s)
+}
+
+// base64 writes data base64-encoded inside the current element; the
+// base64 alphabet needs no escaping.
+func (w *xmlWriter) base64(data []byte) {
+	w.closeTag()
+	n := base64.StdEncoding.EncodedLen(len(data))
+	w.buf.Grow(n)
+	b := w.buf.AvailableBuffer()[:n]
+	base64.StdEncoding.Encode(b, data)
+	w.buf.Write(b)
+}
+
+// elemBase64 writes <name attrs...>base64(data)</name>.
+func (w *xmlWriter) elemBase64(name string, data []byte, attrs ...string) {
+	w.start(name, attrs...)
+	if len(data) > 0 {
+		w.base64(data)
+	}
+	w.end()
 }
 
 // end closes the innermost open element (as an empty-element tag when it
