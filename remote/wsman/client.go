@@ -255,7 +255,9 @@ func (c *Client) Create(ctx context.Context, req CreateRequest) (*Shell, error) 
 	return c.create(ctx, req)
 }
 
-// CreateCmd opens a WinRS cmd.exe shell.
+// CreateCmd opens a WinRS cmd.exe shell. Every later operation on a shell
+// carries the Client's ResourceURI, so use a Client whose ResourceURI is
+// ResourceCmd for WinRS shells (Windows checks it against the shell).
 func (c *Client) CreateCmd(ctx context.Context, req CreateCmdRequest) (*Shell, error) {
 	return c.create(ctx, req)
 }

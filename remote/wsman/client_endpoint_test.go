@@ -72,6 +72,7 @@ func testCtx(t *testing.T) context.Context {
 func TestLoopbackWinRS(t *testing.T) {
 	ctx := testCtx(t)
 	c := newLoopClient(t, loopback(t))
+	c.ResourceURI = wsman.ResourceCmd
 	sh, err := c.CreateCmd(ctx, wsman.CreateCmdRequest{WorkingDirectory: os.TempDir(), Environment: []wsman.EnvVar{{Name: "GREETING", Value: "hello <&> world"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -356,6 +357,7 @@ func TestLoopbackPowerShellLifecycle(t *testing.T) {
 func TestLoopbackEnumeratePull(t *testing.T) {
 	ctx := testCtx(t)
 	c := newLoopClient(t, loopback(t))
+	c.ResourceURI = wsman.ResourceCmd
 	var want []string
 	for i := 0; i < 3; i++ {
 		sh, err := c.CreateCmd(ctx, wsman.CreateCmdRequest{})
