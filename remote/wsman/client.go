@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -155,7 +156,7 @@ type HTTPError struct {
 
 // Error implements error.
 func (e *HTTPError) Error() string {
-	hint := ""
+	var hint string
 	switch {
 	case e.Status == 401:
 		hint = "authentication failed"
@@ -186,19 +187,20 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	h := c.header()
 	env := req.Envelope(h)
 	op := opName(env)
+	where := redact(c.URL)
 	status, body, err := c.Transport.Post(ctx, env)
 	if err != nil {
-		return nil, fmt.Errorf("wsman: %s to %s: %w", op, c.URL, err)
+		return nil, fmt.Errorf("wsman: %s to %s: %w", op, where, err)
 	}
 	if limit := c.MaxResponseSize(); len(body) > limit {
-		return nil, fmt.Errorf("wsman: %s: response from %s is %d bytes, over the %d-byte limit", op, c.URL, len(body), limit)
+		return nil, fmt.Errorf("wsman: %s: response from %s is %d bytes, over the %d-byte limit", op, where, len(body), limit)
 	}
 	if status < 200 || status > 299 {
 		if f, ferr := ParseFault(body); ferr == nil {
 			f.HTTPStatus = status
 			return nil, f
 		}
-		return nil, &HTTPError{Status: status, URL: c.URL, Body: snippet(body)}
+		return nil, &HTTPError{Status: status, URL: where, Body: snippet(body)}
 	}
 	resp, err := ParseResponse(body)
 	if err != nil {
@@ -207,12 +209,21 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 			f.HTTPStatus = status
 			return nil, f
 		}
-		return nil, fmt.Errorf("wsman: %s: invalid response from %s (HTTP %d, %q): %w", op, c.URL, status, snippet(body), err)
+		return nil, fmt.Errorf("wsman: %s: invalid response from %s (HTTP %d, %q): %w", op, where, status, snippet(body), err)
 	}
 	if resp.RelatesTo != "" && !strings.EqualFold(resp.RelatesTo, h.MessageID) {
-		return nil, fmt.Errorf("wsman: %s: response from %s relates to %s, not to our message %s", op, c.URL, resp.RelatesTo, h.MessageID)
+		return nil, fmt.Errorf("wsman: %s: response from %s relates to %s, not to our message %s", op, where, resp.RelatesTo, h.MessageID)
 	}
 	return resp, nil
+}
+
+// redact hides a password in a URL for error messages.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Redacted()
 }
 
 // opName returns the operation of a rendered envelope for error messages
@@ -327,7 +338,7 @@ func (c *Client) ReceiveStreams(ctx context.Context, req ReceiveRequest) (*Recei
 		resp, err := c.Do(ctx, req)
 		if IsOperationTimeout(err) {
 			if cerr := ctx.Err(); cerr != nil {
-				return nil, fmt.Errorf("wsman: Receive from %s: %w", c.URL, cerr)
+				return nil, fmt.Errorf("wsman: Receive from %s: %w", redact(c.URL), cerr)
 			}
 			continue
 		}
@@ -448,7 +459,7 @@ func (c *Client) enumerate(ctx context.Context, req EnumerateRequest) (*Enumerat
 	end := all.EndOfSequence
 	for i := 0; !end && next != ""; i++ {
 		if i == maxPulls {
-			return nil, fmt.Errorf("wsman: enumeration from %s did not end after %d pulls", c.URL, maxPulls)
+			return nil, fmt.Errorf("wsman: enumeration from %s did not end after %d pulls", redact(c.URL), maxPulls)
 		}
 		resp, err := c.Do(ctx, PullRequest{ResourceURI: req.ResourceURI, Context: next, MaxElements: c.maxElements()})
 		if err != nil {

@@ -454,3 +454,11 @@ func TestClientPullLimit(t *testing.T) {
 		t.Errorf("posts = %d, want %d", posts, 1+maxPulls)
 	}
 }
+
+func TestClientErrorsRedactURL(t *testing.T) {
+	c := NewClient(echoRelatesTo(t, 404, ""), "https://user:secret@host:5986/wsman")
+	err := c.Delete(context.Background(), "S")
+	if err == nil || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "host:5986") {
+		t.Errorf("err = %v", err)
+	}
+}
