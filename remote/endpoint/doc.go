@@ -56,6 +56,9 @@
 //	Set-Location path / cd path; Get-Location / pwd
 //	prompt                    outputs "PS <location>> "
 //	Get-Output -Lines N       N lines "line 1" .. "line N"
+//	param($a, $b)             binds the script's positional arguments
+//	                          (Invoke-Command -ArgumentList); $args holds
+//	                          them all, separated by blanks
 //	exit [N]                  SetShouldExit(N) and ends the pipeline
 //	throw msg                 the pipeline fails with msg
 //

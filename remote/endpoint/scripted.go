@@ -33,6 +33,9 @@ type scriptedRunspace struct {
 	mu       sync.Mutex
 	vars     map[string]string
 	location string
+	// scriptArgs are the positional arguments of the running script
+	// command (Invoke-Command -ArgumentList): $args, and param() binding.
+	scriptArgs []string
 }
 
 func (r *scriptedRunspace) Close() error { return nil }
@@ -49,6 +52,18 @@ func (r *scriptedRunspace) Commands() []string { return scriptedCommands }
 func (r *scriptedRunspace) Run(ctx context.Context, p Pipeline, w Writer) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.scriptArgs = nil
+	for _, c := range p.Commands {
+		if !c.IsScript {
+			continue
+		}
+		for _, a := range c.Args {
+			if a.Name == "" {
+				r.scriptArgs = append(r.scriptArgs, fmt.Sprint(a.Value))
+			}
+		}
+	}
+	r.vars["args"] = strings.Join(r.scriptArgs, " ")
 	for _, stmt := range pipelineStatements(p) {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -266,6 +281,26 @@ func value(s string, quoted bool) any {
 func (r *scriptedRunspace) exec(ctx context.Context, stmt []token, p Pipeline, w Writer) (done bool, err error) {
 	head := stmt[0]
 	rest := stmt[1:]
+	if !head.quoted && strings.HasPrefix(strings.ToLower(head.text), "param(") {
+		// param($a, $b): bind the script's positional arguments in order.
+		var words []string
+		for _, t := range stmt {
+			words = append(words, t.text)
+		}
+		decl := strings.TrimSuffix(strings.TrimSpace(strings.Join(words, " ")[len("param("):]), ")")
+		for i, name := range strings.Split(decl, ",") {
+			name = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(name), "$"))
+			if name == "" {
+				continue
+			}
+			if i < len(r.scriptArgs) {
+				r.vars[name] = r.scriptArgs[i]
+			} else {
+				r.vars[name] = ""
+			}
+		}
+		return false, nil
+	}
 	if head.quoted || isNumber(head.text) {
 		for _, t := range stmt {
 			if err := w.Output(value(r.expand(t), t.quoted)); err != nil {
