@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -367,6 +368,8 @@ func TestLoopbackEnumeratePull(t *testing.T) {
 		want = append(want, sh.ShellID)
 	}
 	c.MaxElements = 1
+	pulls := &countingTransport{next: c.Transport, action: wsman.ActionPull}
+	c.Transport = pulls
 	shells, err := c.EnumerateShells(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -378,6 +381,23 @@ func TestLoopbackEnumeratePull(t *testing.T) {
 	if d := cmp.Diff(want, got, cmpSorted); d != "" {
 		t.Error(d)
 	}
+	if pulls.n.Load() < 2 {
+		t.Errorf("%d Pull requests for 3 shells one at a time", pulls.n.Load())
+	}
+}
+
+// countingTransport counts the requests of one action it passes on.
+type countingTransport struct {
+	next   wsman.Transport
+	action string
+	n      atomic.Int32
+}
+
+func (c *countingTransport) Post(ctx context.Context, env []byte) (int, []byte, error) {
+	if bytes.Contains(env, []byte(">"+c.action+"<")) {
+		c.n.Add(1)
+	}
+	return c.next.Post(ctx, env)
 }
 
 var cmpSorted = cmp.Transformer("sort", func(in []string) []string {
