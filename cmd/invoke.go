@@ -61,6 +61,7 @@ Exit status:
   1    otherwise, the pipeline failed or wrote an error record
   0    success
   2    usage error
+  130  interrupted (SIGINT or SIGTERM): the remote command was stopped
   255  connection, authentication or protocol failure
 With several targets, the first non-zero status in target order.`
 
@@ -154,6 +155,9 @@ func parseOutputMode(s string) (shell.OutputMode, error) {
 	}
 	return 0, usageError{fmt.Errorf("--output %q: want text, json or jsonl", s)}
 }
+
+// exitInterrupted is the status after SIGINT, as shells report 128+2.
+const exitInterrupted = 130
 
 // hostOutcome is how one target ended.
 type hostOutcome struct {
@@ -367,10 +371,12 @@ func invokeOne(ctx context.Context, f *Factory, o *InvokeOptions, target, passwo
 
 	spec := ScriptPipeline(script, toArgs(o.Args), width, r.Mode == shell.OutputText && sess.HasOutString(ctx))
 	res, err := sess.Run(ctx, session.RunRequest{Spec: spec, CommandLine: firstLine(script), OnEvent: r.Event})
+	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, session.ErrAbandoned)) {
+		// Interrupted (SIGINT/SIGTERM): the remote pipeline was stopped;
+		// the deferred close removes the session.
+		return exitInterrupted, nil
+	}
 	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, session.ErrAbandoned) {
-			return 130, errors.New("interrupted")
-		}
 		return ExitConnection, err
 	}
 	r.Flush()

@@ -34,25 +34,33 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// startTestEndpoint serves the scripted engine behind NTLM (sealed HTTP)
-// and Basic, with user LAB\alice / Passw0rd!, on 127.0.0.1:0.
-func startTestEndpoint(env *testscript.Env) (string, error) {
+// serveEndpoint serves the scripted engine behind NTLM (sealed HTTP) and
+// Basic, with user LAB\alice / Passw0rd!, on 127.0.0.1:0.
+func serveEndpoint() (addr string, stop func(), err error) {
 	h := endpoint.New(endpoint.Config{Engine: endpoint.Scripted{}, Machine: "WIN-TEST"})
 	sa, err := transport.NewServerAuth(h, transport.ServerConfig{Users: map[string]string{`LAB\alice`: "Passw0rd!"}})
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	srv := &http.Server{Handler: sa, ConnContext: sa.ConnContext}
 	go srv.Serve(ln)
-	env.Defer(func() {
+	return ln.Addr().String(), func() {
 		srv.Close()
 		h.Close()
-	})
-	return ln.Addr().String(), nil
+	}, nil
+}
+
+func startTestEndpoint(env *testscript.Env) (string, error) {
+	addr, stop, err := serveEndpoint()
+	if err != nil {
+		return "", err
+	}
+	env.Defer(stop)
+	return addr, nil
 }
 
 func TestScripts(t *testing.T) {
