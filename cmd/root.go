@@ -58,6 +58,8 @@ survive the client, and one-shot execution for scripts. It speaks WinRM
 	root.AddCommand(newNewCmd(f), newListCmd(f), newConnectCmd(f), newReceiveCmd(f), newRemoveCmd(f))
 	root.AddCommand(newServeCmd(f))
 	root.AddCommand(newHistoryCmd(f))
+	root.AddCommand(newEnterCmd(f))
+	root.AddCommand(newDemoCmd(f))
 	return root
 }
 

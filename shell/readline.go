@@ -1,0 +1,84 @@
+package shell
+
+import (
+	"errors"
+	"io"
+	"os"
+
+	"github.com/chzyer/readline"
+)
+
+// Readline is the line editor of the interactive shell (chzyer/readline):
+// prompts, in-memory history with Ctrl+R search, Tab completion, and the
+// no-echo reads of Read-Host -AsSecureString. One instance serves both the
+// REPL (LineSource) and the host's prompts (LineReader).
+type Readline struct {
+	rl *readline.Instance
+	// OnHostInterrupt is called when Ctrl+C is pressed at a host prompt
+	// (Read-Host): the command that asked should stop.
+	OnHostInterrupt func()
+}
+
+// NewReadline starts a line editor on the terminal of io. completer may be
+// nil (no Tab completion).
+func NewReadline(s *IOStreams, completer readline.AutoCompleter) (*Readline, error) {
+	cfg := &readline.Config{
+		Stdout:                 s.Out,
+		Stderr:                 s.ErrOut,
+		DisableAutoSaveHistory: true,
+		HistoryLimit:           4096,
+		HistorySearchFold:      true,
+		InterruptPrompt:        "^C",
+		AutoComplete:           completer,
+	}
+	if f, ok := s.In.(*os.File); ok {
+		cfg.Stdin = f
+	} else {
+		cfg.Stdin = io.NopCloser(s.In)
+	}
+	rl, err := readline.NewEx(cfg)
+	if err != nil {
+		return nil, errors.Join(errors.New("shell: starting the line editor"), err)
+	}
+	return &Readline{rl: rl}, nil
+}
+
+// ReadLine implements LineSource: it shows prompt and reads a line.
+func (r *Readline) ReadLine(prompt string) (string, error) {
+	r.rl.SetPrompt(prompt)
+	return r.rl.Readline()
+}
+
+// Remember adds a statement to the in-memory history (Up, Ctrl+R).
+func (r *Readline) Remember(line string) {
+	// With no history file this only fails to write a file it has not got.
+	_ = r.rl.SaveHistory(line)
+}
+
+// Close restores the terminal and stops the editor; a ReadLine in
+// progress returns.
+func (r *Readline) Close() error { return r.rl.Close() }
+
+// HostReader returns the LineReader the PSHost uses for Read-Host,
+// Get-Credential and PromptForChoice.
+func (r *Readline) HostReader() LineReader { return hostReader{r} }
+
+type hostReader struct{ r *Readline }
+
+func (h hostReader) interrupted(err error) error {
+	if errors.Is(err, readline.ErrInterrupt) && h.r.OnHostInterrupt != nil {
+		h.r.OnHostInterrupt()
+	}
+	return err
+}
+
+func (h hostReader) ReadLine(prompt string) (string, error) {
+	h.r.rl.SetPrompt(prompt)
+	line, err := h.r.rl.Readline()
+	return line, h.interrupted(err)
+}
+
+func (h hostReader) ReadPassword(prompt string) (string, error) {
+	b, err := h.r.rl.ReadPassword(prompt)
+	return string(b), h.interrupted(err)
+}
