@@ -31,7 +31,12 @@ name or instance id, and save it locally so that "pssession enter NAME" and
 "pssession receive NAME" can use it. A session connected to another client
 is reported as in use.`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return runConnect(c.Context(), f, o) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := ApplyConfig(f, c.Flags(), &o.Conn, o.Computer); err != nil {
+				return err
+			}
+			return runConnect(c.Context(), f, o)
+		},
 	}
 	fl := c.Flags()
 	fl.StringVar(&o.Computer, "computer", "", "server to look on (required)")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/pssession/pssession/internal/store"
 	"github.com/pssession/pssession/remote/psrp"
@@ -42,6 +43,9 @@ type InvokeOptions struct {
 	InDisconnected bool
 	Name           string
 	BusyTimeout    time.Duration
+	// flags are the command's flags, to resolve the configuration file per
+	// target when there are several (ApplyConfig).
+	flags *pflag.FlagSet
 }
 
 const invokeLong = `Run a script on one or more hosts, as Invoke-Command does, in a temporary
@@ -94,6 +98,17 @@ func newInvokeCmd(f *Factory) *cobra.Command {
 				}
 				o.FromStdin = true
 			}
+			target := ""
+			switch {
+			case o.Session != "":
+				target = savedTarget(f, o.Session)
+			case len(o.Targets) == 1:
+				target = o.Targets[0]
+			}
+			if err := ApplyConfig(f, c.Flags(), &o.Conn, target); err != nil {
+				return err
+			}
+			o.flags = c.Flags()
 			return runInvoke(c.Context(), f, o)
 		},
 	}
@@ -349,7 +364,14 @@ func invokeOne(ctx context.Context, f *Factory, o *InvokeOptions, target, passwo
 		if o.InDisconnected {
 			cfg.Name = o.Name
 		}
-		sess, err = dialSession(openCtx, f, &o.Conn, target, password, cfg)
+		conn := o.Conn
+		if len(o.Targets) > 1 && o.flags != nil {
+			if conn, err = ConnForTarget(f, o.flags, target); err != nil {
+				cancelOpen()
+				return ExitFailure, err
+			}
+		}
+		sess, err = dialSession(openCtx, f, &conn, target, password, cfg)
 		if err == nil && !o.InDisconnected {
 			defer func() {
 				// Always close the temporary session, even after an interrupt.

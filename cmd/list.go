@@ -46,7 +46,12 @@ server (Opened, Disconnected, Broken, Closed), availability and idle expiry.
 With --computer, list the current user's PowerShell sessions on that server,
 as Get-PSSession -ComputerName does.`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return runList(c.Context(), f, o) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := ApplyConfig(f, c.Flags(), &o.Conn, o.Computer); err != nil {
+				return err
+			}
+			return runList(c.Context(), f, o)
+		},
 	}
 	fl := c.Flags()
 	fl.StringVar(&o.Computer, "computer", "", "list the sessions on this server")

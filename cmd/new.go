@@ -28,6 +28,9 @@ chosen idle timeout and output buffering, and save it locally. Later
 "pssession enter NAME" reconnects to it from any process or machine.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := ApplyConfig(f, c.Flags(), &o.Conn, args[0]); err != nil {
+				return err
+			}
 			return runNew(c.Context(), f, o, args[0])
 		},
 	}

@@ -30,7 +30,12 @@ func newReceiveCmd(f *Factory) *cobra.Command {
 the output buffered while disconnected and what follows, and exit with the
 command's status. The session is disconnected and kept afterwards.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error { return runReceive(c.Context(), f, o, args[0]) },
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := ApplyConfig(f, c.Flags(), &o.Conn, savedTarget(f, args[0])); err != nil {
+				return err
+			}
+			return runReceive(c.Context(), f, o, args[0])
+		},
 	}
 	c.Flags().DurationVar(&o.BusyTimeout, "busy-timeout", session.DefaultBusyTimeout, "how long to wait for a session in use by another client")
 	o.Conn.AddFlags(c.Flags())

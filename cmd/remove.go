@@ -24,6 +24,13 @@ func newRemoveCmd(f *Factory) *cobra.Command {
 			if o.All == (len(args) > 0) {
 				return usageError{errors.New("give session names or ids, or --all")}
 			}
+			target := ""
+			if len(args) == 1 {
+				target = savedTarget(f, args[0])
+			}
+			if err := ApplyConfig(f, c.Flags(), &o.Conn, target); err != nil {
+				return err
+			}
 			return runRemove(c.Context(), f, o, args)
 		},
 	}

@@ -60,6 +60,9 @@ survive the client, and one-shot execution for scripts. It speaks WinRM
 	root.AddCommand(newHistoryCmd(f))
 	root.AddCommand(newEnterCmd(f))
 	root.AddCommand(newDemoCmd(f))
+	root.AddCommand(newConfigCmd(f))
+	root.AddCommand(newGenDocsCmd(f))
+	registerCompletions(f, root)
 	return root
 }
 
