@@ -98,12 +98,15 @@ func enterInteractive(ctx context.Context, f *Factory, conn *ConnOptions, target
 		}
 		return w, h
 	}
+	// Everything written on stdout passes the tracker, so a host prompt
+	// knows the unfinished line on screen.
+	hostOut := &shell.LineTracker{W: f.IO.Out}
 	r := &shell.Renderer{
-		Out: f.IO.Out, Err: f.IO.ErrOut,
+		Out: hostOut, Err: f.IO.ErrOut,
 		Color:    f.IO.ColorEnabled() && !noColor,
 		Progress: interactive && f.IO.IsStderrTTY(),
 	}
-	host := &shell.Host{Out: f.IO.Out, Err: f.IO.ErrOut, Renderer: r, Size: size, Title: "[" + computer + "]"}
+	host := &shell.Host{Out: hostOut, Err: f.IO.ErrOut, Renderer: r, Size: size, Title: "[" + computer + "]"}
 	repl := &shell.REPL{
 		Computer:    computer,
 		Interactive: interactive,
@@ -119,6 +122,7 @@ func enterInteractive(ctx context.Context, f *Factory, conn *ConnOptions, target
 		}
 		defer rl.Close()
 		rl.OnHostInterrupt = repl.Interrupt
+		rl.Pending = hostOut
 		host.Reader = rl.HostReader()
 		repl.Lines = rl
 		repl.Remember = rl.Remember

@@ -1,9 +1,11 @@
 package shell
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/chzyer/readline"
 )
@@ -17,6 +19,46 @@ type Readline struct {
 	// OnHostInterrupt is called when Ctrl+C is pressed at a host prompt
 	// (Read-Host): the command that asked should stop.
 	OnHostInterrupt func()
+	// Pending, when set, is the writer the host writes on; a host read
+	// with no prompt of its own uses the line it left unfinished (the
+	// "Name: " that Read-Host wrote with Write) as the prompt, so that the
+	// line editor redraws it instead of erasing it.
+	Pending *LineTracker
+}
+
+// LineTracker is a writer that remembers the text written after the last
+// newline.
+type LineTracker struct {
+	W io.Writer
+
+	mu   sync.Mutex
+	tail []byte
+}
+
+// maxTrackedLine bounds the remembered unfinished line.
+const maxTrackedLine = 512
+
+func (l *LineTracker) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	if i := bytes.LastIndexByte(p, '\n'); i >= 0 {
+		l.tail = append(l.tail[:0], p[i+1:]...)
+	} else {
+		l.tail = append(l.tail, p...)
+	}
+	if len(l.tail) > maxTrackedLine {
+		l.tail = append([]byte(nil), l.tail[len(l.tail)-maxTrackedLine:]...)
+	}
+	l.mu.Unlock()
+	return l.W.Write(p)
+}
+
+// Take returns the unfinished line and forgets it.
+func (l *LineTracker) Take() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := string(l.tail)
+	l.tail = l.tail[:0]
+	return s
 }
 
 // NewReadline starts a line editor on the terminal of io. completer may be
@@ -72,13 +114,25 @@ func (h hostReader) interrupted(err error) error {
 	return err
 }
 
+// prompt completes a host prompt with the unfinished line on screen.
+func (h hostReader) prompt(p string) string {
+	if h.r.Pending != nil {
+		return h.r.Pending.Take() + p
+	}
+	return p
+}
+
 func (h hostReader) ReadLine(prompt string) (string, error) {
-	h.r.rl.SetPrompt(prompt)
+	h.r.rl.SetPrompt(h.prompt(prompt))
 	line, err := h.r.rl.Readline()
 	return line, h.interrupted(err)
 }
 
 func (h hostReader) ReadPassword(prompt string) (string, error) {
-	b, err := h.r.rl.ReadPassword(prompt)
+	cfg := h.r.rl.GenPasswordConfig()
+	cfg.Prompt = h.prompt(prompt)
+	cfg.EnableMask = true
+	cfg.MaskRune = '*'
+	b, err := h.r.rl.ReadPasswordWithConfig(cfg)
 	return string(b), h.interrupted(err)
 }

@@ -1,0 +1,393 @@
+package cmd
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/pssession/pssession/remote/endpoint"
+	"github.com/pssession/pssession/remote/wsman/transport"
+)
+
+// These tests drive the real command tree (the "pssession" program that
+// TestMain puts on PATH) in a pseudo-terminal, as a user at a terminal
+// would, against a loopback endpoint.
+
+// expectTimeout bounds every wait for output.
+const expectTimeout = 20 * time.Second
+
+// console is a pssession process on a pseudo-terminal with an
+// expect-style reader.
+type console struct {
+	t    *testing.T
+	pty  *os.File
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process exited
+	err  error         // Wait's error, after done
+
+	mu     sync.Mutex
+	buf    []byte
+	pos    int           // output before pos was consumed by expect
+	notify chan struct{} // signalled on new output
+	eof    bool
+}
+
+// startPTYEndpoint serves engine behind NTLM (LAB\alice / Passw0rd!) on
+// 127.0.0.1:0 for the test.
+func startPTYEndpoint(t *testing.T, engine endpoint.Engine) string {
+	t.Helper()
+	h := endpoint.New(endpoint.Config{Engine: engine, Machine: "WIN-TEST"})
+	sa, err := transport.NewServerAuth(h, transport.ServerConfig{Users: map[string]string{`LAB\alice`: "Passw0rd!"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: sa, ConnContext: sa.ConnContext}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		h.Close()
+		srv.Close()
+	})
+	return ln.Addr().String()
+}
+
+// startConsole runs pssession args on a new 120x40 pseudo-terminal.
+func startConsole(t *testing.T, env []string, args ...string) *console {
+	t.Helper()
+	bin, err := exec.LookPath("pssession")
+	if err != nil {
+		t.Fatalf("pssession is not on PATH (TestMain puts it there): %v", err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TERM=xterm",
+		"PSSESSION_PASSWORD=Passw0rd!", "XDG_STATE_HOME=" + t.TempDir()}, env...)
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: 120, Rows: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &console{t: t, pty: f, cmd: cmd, done: make(chan struct{}), notify: make(chan struct{}, 1)}
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := f.Read(b)
+			c.mu.Lock()
+			c.buf = append(c.buf, b[:n]...)
+			if err != nil {
+				c.eof = true
+			}
+			c.mu.Unlock()
+			select {
+			case c.notify <- struct{}{}:
+			default:
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		c.err = cmd.Wait()
+		close(c.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-c.done:
+		default:
+			cmd.Process.Kill()
+			<-c.done
+		}
+		f.Close()
+		if t.Failed() {
+			t.Logf("terminal output:\n%q", c.output())
+		}
+	})
+	return c
+}
+
+func (c *console) output() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return string(c.buf)
+}
+
+// expect waits until the output not consumed yet matches re, consumes it
+// up to the end of the match and returns the submatches.
+func (c *console) expect(re string) []string {
+	c.t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.NewTimer(expectTimeout)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		rest := c.buf[c.pos:]
+		if loc := rx.FindSubmatchIndex(rest); loc != nil {
+			var subs []string
+			for i := 0; i+1 < len(loc); i += 2 {
+				if loc[i] >= 0 {
+					subs = append(subs, string(rest[loc[i]:loc[i+1]]))
+				} else {
+					subs = append(subs, "")
+				}
+			}
+			c.pos += loc[1]
+			c.mu.Unlock()
+			return subs
+		}
+		eof := c.eof
+		seen := string(rest)
+		c.mu.Unlock()
+		if eof {
+			c.t.Fatalf("output ended before %q matched; unmatched output: %q", re, seen)
+		}
+		select {
+		case <-c.notify:
+		case <-deadline.C:
+			c.t.Fatalf("timed out waiting for %q; unmatched output: %q", re, seen)
+		}
+	}
+}
+
+// rest returns the output not consumed yet.
+func (c *console) rest() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return string(c.buf[c.pos:])
+}
+
+// line types s and Enter, and consumes the echo of the line.
+func (c *console) line(s string) {
+	c.t.Helper()
+	c.send(s + "\r")
+	c.expect(regexp.QuoteMeta(s) + `\r\n`)
+}
+
+func (c *console) send(s string) {
+	c.t.Helper()
+	if _, err := c.pty.WriteString(s); err != nil {
+		c.t.Fatalf("writing to the terminal: %v", err)
+	}
+}
+
+// wait waits for the process to exit and returns its status.
+func (c *console) wait() int {
+	c.t.Helper()
+	select {
+	case <-c.done:
+	case <-time.After(expectTimeout):
+		c.t.Fatalf("pssession did not exit; output: %q", c.rest())
+	}
+	var ee *exec.ExitError
+	if errors.As(c.err, &ee) {
+		return ee.ExitCode()
+	}
+	if c.err != nil {
+		c.t.Fatalf("wait: %v", c.err)
+	}
+	return 0
+}
+
+// promptRE matches the interactive prompt for the scripted engine.
+const promptRE = `\[127\.0\.0\.1\]: PS ([^\r\n>]*)> `
+
+func enterConsole(t *testing.T, addr string, env ...string) *console {
+	c := startConsole(t, env, "enter", addr, "-u", `LAB\alice`)
+	c.expect(promptRE)
+	return c
+}
+
+func TestEnterPTY(t *testing.T) {
+	if testing.Short() {
+		t.Skip("pseudo-terminal tests")
+	}
+	addr := startPTYEndpoint(t, endpoint.Scripted{})
+
+	t.Run("prompt, variables and location persist, exit 0", func(t *testing.T) {
+		c := startConsole(t, nil, "enter", addr, "-u", `LAB\alice`)
+		if got := c.expect(promptRE)[1]; got != `C:\Users\pssession` {
+			t.Errorf("prompt location %q, want C:\\Users\\pssession", got)
+		}
+		c.line("$v = 'persisted'")
+		c.expect(promptRE)
+		c.line("$v")
+		c.expect(`^persisted\r\n`)
+		c.expect(promptRE)
+		c.line("Set-Location C:\\Temp")
+		if got := c.expect(promptRE)[1]; got != `C:\Temp` {
+			t.Errorf("prompt after Set-Location: %q, want C:\\Temp", got)
+		}
+		c.line("exit")
+		if code := c.wait(); code != 0 {
+			t.Errorf("exit status %d, want 0", code)
+		}
+	})
+
+	t.Run("multi-line input with >> continuation", func(t *testing.T) {
+		c := enterConsole(t, addr)
+		c.line("Write-Output 'first")
+		c.expect(`>> `)
+		c.line("second'")
+		c.expect(`^first\r\nsecond\r\n`)
+		c.expect(promptRE)
+		c.line("exit")
+		c.wait()
+	})
+
+	t.Run("Read-Host answered at the terminal", func(t *testing.T) {
+		c := enterConsole(t, addr)
+		c.line("Read-Host 'Your name'")
+		c.expect(`\rYour name: `) // drawn by the line editor: it reads now
+		c.line("Ada")
+		c.expect(`^Ada\r\n`)
+		c.expect(promptRE)
+		c.line("exit")
+		c.wait()
+	})
+
+	t.Run("Read-Host -AsSecureString does not echo", func(t *testing.T) {
+		c := enterConsole(t, addr)
+		c.line("Read-Host -AsSecureString 'Secret'")
+		c.expect(`\rSecret: `)
+		c.send("hunter2\r")
+		c.expect(`\*{7}\r\n`)
+		// The scripted engine outputs what arrived, decrypted with the
+		// session key.
+		c.expect(`^hunter2\r\n`)
+		c.expect(promptRE)
+		if n := strings.Count(c.output(), "hunter2"); n != 1 {
+			t.Errorf("the secret appears %d times, want once (the output)", n)
+		}
+		c.line("exit")
+		c.wait()
+	})
+
+	t.Run("Ctrl+C stops a long command and the session goes on", func(t *testing.T) {
+		c := enterConsole(t, addr)
+		c.line("$kept = 'still here'")
+		c.expect(promptRE)
+		c.line("Write-Output sleeping; Start-Sleep -Seconds 30")
+		c.expect(`^sleeping\r\n`)
+		c.send("\x03")
+		c.expect(promptRE)
+		c.line("$kept")
+		c.expect(`^still here\r\n`)
+		c.expect(promptRE)
+		c.line("exit")
+		if code := c.wait(); code != 0 {
+			t.Errorf("exit status %d, want 0", code)
+		}
+	})
+
+	t.Run("Ctrl+C at the prompt clears the line", func(t *testing.T) {
+		c := enterConsole(t, addr)
+		c.send("Write-Output dropped")
+		c.expect(`dropped`)
+		c.send("\x03")
+		c.expect(promptRE)
+		c.line("Write-Output kept")
+		c.expect(`^kept\r\n`)
+		c.expect(promptRE)
+		if strings.Contains(c.rest(), "dropped") {
+			t.Errorf("the cleared line ran")
+		}
+		c.line("exit")
+		c.wait()
+	})
+
+	t.Run("exit 3 leaves with status 3", func(t *testing.T) {
+		c := enterConsole(t, addr)
+		c.line("exit 3")
+		if code := c.wait(); code != 3 {
+			t.Errorf("exit status %d, want 3", code)
+		}
+	})
+
+	t.Run("Ctrl+D leaves", func(t *testing.T) {
+		c := enterConsole(t, addr)
+		c.send("\x04")
+		if code := c.wait(); code != 0 {
+			t.Errorf("exit status %d, want 0", code)
+		}
+	})
+
+	t.Run("errors in red on a terminal, plain with NO_COLOR", func(t *testing.T) {
+		c := enterConsole(t, addr)
+		c.line("Write-Error broken")
+		c.expect(`\x1b\[31mbroken`)
+		c.expect(promptRE)
+		c.line("exit")
+		c.wait()
+
+		c = enterConsole(t, addr, "NO_COLOR=1")
+		c.line("Write-Error broken")
+		c.expect(`^broken\r\n`)
+		c.expect(promptRE)
+		c.line("exit")
+		c.wait()
+	})
+
+	t.Run("history recalled in a second run, no sensitive line on disk", func(t *testing.T) {
+		state := t.TempDir()
+		c := enterConsole(t, addr, "XDG_STATE_HOME="+state)
+		c.line("$password = 'x'")
+		c.expect(promptRE)
+		c.line("Write-Output remembered")
+		c.expect(promptRE)
+		c.line("exit")
+		c.wait()
+		b, err := os.ReadFile(filepath.Join(state, "pssession", "history", "host-127.0.0.1.history"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "password") || !strings.Contains(string(b), "Write-Output remembered") {
+			t.Errorf("history file:\n%s", b)
+		}
+		c = enterConsole(t, addr, "XDG_STATE_HOME="+state)
+		c.send("\x1b[A\x1b[A") // Up twice: the line before "exit" in the previous run
+		c.expect(`Write-Output remembered`)
+		c.line("")
+		c.expect(`^remembered\r\n`)
+		c.expect(promptRE)
+		c.line("exit")
+		c.wait()
+	})
+}
+
+func TestDemoPTY(t *testing.T) {
+	if testing.Short() {
+		t.Skip("pseudo-terminal tests")
+	}
+	c := startConsole(t, nil, "demo")
+	c.expect(`local demo endpoint`)
+	c.expect(`\[127\.0\.0\.1\]: PS /[^\r\n]*> `)
+	c.line("echo hi")
+	c.expect(`^hi\r\n`)
+	c.expect(`PS /[^\r\n]*> `)
+	c.line("{")
+	c.expect(`>> `)
+	c.line("echo in-block")
+	c.expect(`>> `)
+	c.line("}")
+	c.expect(`^in-block\r\n`)
+	c.expect(`PS /[^\r\n]*> `)
+	c.line("exit")
+	if code := c.wait(); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	if bytes.Contains([]byte(c.output()), []byte("panic")) {
+		t.Errorf("panic in output")
+	}
+}
