@@ -12,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pssession/pssession/history"
 	"github.com/pssession/pssession/remote/endpoint"
+	"github.com/pssession/pssession/remote/session"
 	"github.com/pssession/pssession/remote/wsman/transport"
 )
 
@@ -99,5 +101,14 @@ func runDemo(ctx context.Context, f *Factory, o *demoOptions) error {
 		OpenTimeout:       time.Minute,
 		OutputBuffering:   "block",
 	}
-	return enterInteractive(ctx, f, conn, target, password, o.NoColor, 10*time.Second)
+	t := enterTarget{
+		Computer: "127.0.0.1",
+		// A demo's history is its own, whatever port it got.
+		HistoryKey: history.Key("", "pssession-demo"),
+		Open: func(ctx context.Context, cfg session.Config) (*closingSession, error) {
+			return dialSession(ctx, f, conn, target, password, cfg)
+		},
+		Leave: func(ctx context.Context, s *closingSession) error { return s.Close(ctx) },
+	}
+	return enterInteractive(ctx, f, conn, t, o.NoColor, 10*time.Second)
 }

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/pssession/pssession/history"
+	"github.com/pssession/pssession/internal/store"
 	"github.com/pssession/pssession/remote/session"
 	"github.com/pssession/pssession/shell"
 )
@@ -21,6 +23,99 @@ type enterOptions struct {
 	Conn          ConnOptions
 	NoColor       bool
 	CancelTimeout time.Duration
+	BusyTimeout   time.Duration
+}
+
+// target is what enter opens: how to open the session, how to leave it,
+// and what to call it.
+type enterTarget struct {
+	// Computer is shown as "[Computer]: " in the prompt.
+	Computer string
+	// HistoryKey names the history file (history.Key).
+	HistoryKey string
+	// Open opens (or reconnects) the session.
+	Open func(ctx context.Context, cfg session.Config) (*closingSession, error)
+	// Leave closes a temporary session, or disconnects and keeps a saved one.
+	Leave func(ctx context.Context, s *closingSession) error
+}
+
+// runEnter resolves TARGET, a saved session's name or id or else a
+// computer, and enters it.
+func runEnter(ctx context.Context, f *Factory, o *enterOptions, fs *pflag.FlagSet, ref string) error {
+	var rec *store.Session
+	var st *store.Store
+	if s, err := openStore(f); err == nil {
+		if r, err := s.Find(ref); err == nil {
+			st, rec = s, &r
+		}
+	}
+	cfgTarget := ref
+	if rec != nil {
+		cfgTarget = rec.ComputerName
+	}
+	if err := ApplyConfig(f, fs, &o.Conn, cfgTarget); err != nil {
+		return err
+	}
+	if err := o.Conn.Validate(); err != nil {
+		return err
+	}
+	var t enterTarget
+	if rec == nil {
+		u, err := o.Conn.EndpointURL(ref)
+		if err != nil {
+			return err
+		}
+		t = enterTarget{
+			Computer:   u.Hostname(),
+			HistoryKey: history.Key("", u.Hostname()),
+			Leave:      func(ctx context.Context, s *closingSession) error { return s.Close(ctx) },
+		}
+	} else {
+		t = savedEnterTarget(f, st, *rec, o)
+	}
+	password, err := o.Conn.password(f, "Password: ")
+	if err != nil {
+		return err
+	}
+	if rec == nil {
+		t.Open = func(ctx context.Context, cfg session.Config) (*closingSession, error) {
+			return dialSession(ctx, f, &o.Conn, ref, password, cfg)
+		}
+	} else {
+		r := *rec
+		t.Open = func(ctx context.Context, cfg session.Config) (*closingSession, error) {
+			s, err := connectSaved(ctx, f, st, r, o.Conn, password, cfg, o.BusyTimeout)
+			if err != nil {
+				return nil, err
+			}
+			if err := waitForPendingCommand(ctx, f, s, r, o.BusyTimeout); err != nil {
+				disconnectAndSave(context.WithoutCancel(ctx), st, r.Name, s, savedConn(r, o.Conn), r.CommandID, r.CommandText)
+				return nil, err
+			}
+			return s, nil
+		}
+	}
+	return enterInteractive(ctx, f, &o.Conn, t, o.NoColor, o.CancelTimeout)
+}
+
+// savedEnterTarget enters a saved session: reconnect it, and on leaving
+// disconnect it and keep it (the server keeps it running).
+func savedEnterTarget(f *Factory, st *store.Store, rec store.Session, o *enterOptions) enterTarget {
+	computer := rec.ComputerName
+	if computer == "" {
+		computer = rec.Name
+	}
+	return enterTarget{
+		Computer:   computer,
+		HistoryKey: history.Key(rec.Name, ""),
+		Leave: func(ctx context.Context, s *closingSession) error {
+			err := disconnectAndSave(ctx, st, rec.Name, s, savedConn(rec, o.Conn), "", "")
+			if err == nil {
+				fmt.Fprintf(f.IO.ErrOut, "pssession: the session %q is disconnected and kept; enter it again with: pssession enter %s\n", rec.Name, rec.Name)
+			}
+			return err
+		},
+	}
 }
 
 const enterLong = `Open an interactive prompt on a remote host, as Enter-PSSession does: every
@@ -28,13 +123,18 @@ line runs in one persistent remote runspace, so variables, functions and the
 current location carry over from one line to the next. The prompt is
 "[HOST]: " followed by the remote prompt function's text.
 
-The session is temporary: it is closed on the server when you leave (exit,
-Exit-PSSession or Ctrl+D), also after an error, SIGTERM or SIGHUP.
+TARGET is a saved session's name or Id (see pssession new) or else a computer
+name, host:port or URI. A computer gets a temporary session, closed on the
+server when you leave (exit, Exit-PSSession or Ctrl+D), also after an error,
+SIGTERM or SIGHUP. A saved session is reconnected, and on leaving it is
+disconnected and kept on the server (Connect-PSSession/Disconnect-PSSession),
+so you can enter it again later, from this machine or another.
 
 Keys: Ctrl+C stops the running command (the session survives; a command
 that does not stop within --cancel-timeout is abandoned) and clears the line
 at the prompt; Tab completes from the remote TabExpansion2 where the endpoint
-has it; Up/Down and Ctrl+R search the history, kept per host across runs
+has it; Up/Down and Ctrl+R search the history, kept per host (or saved
+session) across runs
 (lines that look like they hold secrets are never written to disk).
 A statement left open (braces, quotes, here-strings, a trailing pipe or
 backtick) continues on a ">> " line; an empty line there submits it.
@@ -59,34 +159,22 @@ func newEnterCmd(f *Factory) *cobra.Command {
   echo 'Get-Service WinRM' | pssession enter server1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.Conn.Validate(); err != nil {
-				return err
-			}
-			if _, err := o.Conn.EndpointURL(args[0]); err != nil {
-				return err
-			}
-			password, err := o.Conn.password(f, "Password: ")
-			if err != nil {
-				return err
-			}
-			return enterInteractive(c.Context(), f, &o.Conn, args[0], password, o.NoColor, o.CancelTimeout)
+			return runEnter(c.Context(), f, o, c.Flags(), args[0])
 		},
 	}
 	fl := c.Flags()
 	fl.BoolVar(&o.NoColor, "no-color", false, "plain output, no colours (also with NO_COLOR or when stdout is not a terminal)")
 	fl.DurationVar(&o.CancelTimeout, "cancel-timeout", 10*time.Second, "how long Ctrl+C waits for a command to stop before abandoning it")
+	fl.DurationVar(&o.BusyTimeout, "busy-timeout", session.DefaultBusyTimeout, "how long to wait for a busy saved session")
 	o.Conn.AddFlags(fl)
 	return c
 }
 
 // enterInteractive opens a temporary session on target and runs the REPL
 // on it until the user leaves; the session is closed on the way out.
-func enterInteractive(ctx context.Context, f *Factory, conn *ConnOptions, target, password string, noColor bool, cancelTimeout time.Duration) error {
-	u, err := conn.EndpointURL(target)
-	if err != nil {
-		return err
-	}
-	computer := u.Hostname()
+func enterInteractive(ctx context.Context, f *Factory, conn *ConnOptions, t enterTarget, noColor bool, cancelTimeout time.Duration) error {
+	computer := t.Computer
+	var err error
 	interactive := f.IO.IsStdinTTY()
 	size := func() (int, int) {
 		w, h := f.IO.TerminalSize()
@@ -172,7 +260,7 @@ func enterInteractive(ctx context.Context, f *Factory, conn *ConnOptions, target
 	w, h := size()
 	cfg := session.Config{Host: host, HostInfo: session.DefaultHostInfo(w, h), CancelTimeout: cancelTimeout,
 		OnNotice: func(msg string) { r.WriteErrorText("pssession: " + msg) }}
-	sess, err := dialSession(openCtx, f, conn, target, password, cfg)
+	sess, err := t.Open(openCtx, cfg)
 	cancelOpen()
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() == nil {
@@ -181,11 +269,12 @@ func enterInteractive(ctx context.Context, f *Factory, conn *ConnOptions, target
 		return &ExitError{Code: ExitConnection, Err: errors.New(describeError(err))}
 	}
 	defer func() {
-		// Always close the temporary session, even after an error or signal.
+		// Always leave the session (close a temporary one), even after an
+		// error or a signal.
 		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer ccancel()
-		if err := sess.Close(cctx); err != nil {
-			f.Logger.Debug("closing the session", "target", target, "err", err)
+		if err := t.Leave(cctx, sess); err != nil {
+			r.WriteErrorText("pssession: leaving the session: " + err.Error())
 		}
 	}()
 	repl.Session = sess
@@ -193,7 +282,7 @@ func enterInteractive(ctx context.Context, f *Factory, conn *ConnOptions, target
 	if interactive {
 		if dir, err := history.DefaultDir(f.Getenv); err == nil {
 			repl.History = &history.Store{Dir: dir}
-			repl.HistoryKey = history.Key("", computer)
+			repl.HistoryKey = t.HistoryKey
 			lines, _ := repl.History.Lines(repl.HistoryKey)
 			for _, l := range lines {
 				rl.Remember(l)
