@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/pssession/pssession/remote/endpoint"
+	"github.com/pssession/pssession/remote/psrp/clixml"
 	"github.com/pssession/pssession/remote/wsman/transport"
 )
 
@@ -200,6 +202,86 @@ func (c *console) wait() int {
 	return 0
 }
 
+// completingEngine is the scripted engine plus a TabExpansion2 that
+// completes command names from the scripted language's commands, answering
+// with a CommandCompletion object as PowerShell does.
+type completingEngine struct{ endpoint.Scripted }
+
+func (e completingEngine) Open(ctx context.Context, opts endpoint.RunspaceOptions) (endpoint.Runspace, error) {
+	rs, err := e.Scripted.Open(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return completingRunspace{rs}, nil
+}
+
+type completingRunspace struct{ endpoint.Runspace }
+
+func (r completingRunspace) commands() []string {
+	if c, ok := r.Runspace.(interface{ Commands() []string }); ok {
+		return c.Commands()
+	}
+	return nil
+}
+
+func (r completingRunspace) Commands() []string { return append(r.commands(), "TabExpansion2") }
+
+func (r completingRunspace) Run(ctx context.Context, p endpoint.Pipeline, w endpoint.Writer) error {
+	if len(p.Commands) == 0 || p.Commands[0].IsScript || p.Commands[0].Text != "TabExpansion2" {
+		return r.Runspace.Run(ctx, p, w)
+	}
+	var input string
+	cursor := -1
+	for _, a := range p.Commands[0].Args {
+		switch v := a.Value.(type) {
+		case string:
+			input = v
+		case int32:
+			cursor = int(v)
+		}
+	}
+	if cursor < 0 || cursor > len(input) {
+		cursor = len(input)
+	}
+	start := strings.LastIndexAny(input[:cursor], " ;|") + 1
+	word := input[start:cursor]
+	var items []clixml.Value
+	for _, c := range r.commands() {
+		if word != "" && strings.HasPrefix(strings.ToLower(c), strings.ToLower(word)) {
+			items = append(items, &clixml.Object{
+				TypeNames: []string{"System.Management.Automation.CompletionResult", "System.Object"},
+				Props:     []clixml.Property{{Name: "CompletionText", Value: c}, {Name: "ResultType", Value: "Command"}},
+			})
+		}
+	}
+	return w.Output(&clixml.Object{
+		TypeNames: []string{"System.Management.Automation.CommandCompletion", "System.Object"},
+		Props: []clixml.Property{
+			{Name: "CurrentMatchIndex", Value: int32(-1)},
+			{Name: "ReplacementIndex", Value: int32(start)},
+			{Name: "ReplacementLength", Value: int32(len(word))},
+			{Name: "CompletionMatches", Value: &clixml.Object{Content: clixml.ContentList, Items: items}},
+		},
+	})
+}
+
+func TestEnterPTYTabCompletion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("pseudo-terminal tests")
+	}
+	addr := startPTYEndpoint(t, completingEngine{})
+	c := enterConsole(t, addr)
+	c.send("write-pro\t")
+	c.expect(`> write-progress`)
+	c.send(" -Activity Tabbed -PercentComplete 10\r")
+	c.expect(`Tabbed: Processing \[#{2} {18}\] 10%`)
+	c.expect(promptRE)
+	c.line("exit")
+	if code := c.wait(); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+}
+
 // promptRE matches the interactive prompt for the scripted engine.
 const promptRE = `\[127\.0\.0\.1\]: PS ([^\r\n>]*)> `
 
@@ -337,6 +419,62 @@ func TestEnterPTY(t *testing.T) {
 		c.expect(promptRE)
 		c.line("exit")
 		c.wait()
+	})
+
+	t.Run("PromptForChoice answered by hotkey", func(t *testing.T) {
+		c := enterConsole(t, addr)
+		c.line("Read-Choice Confirm 'Really do it?' '&Yes' '&No'")
+		c.expect(`Confirm\r\n`)
+		c.expect(`Really do it\?\r\n`)
+		c.expect(`\r\[Y\] Yes  \[N\] No  \[\?\] Help \(default is "Y"\): `)
+		c.line("n")
+		c.expect(`^1\r\n`)
+		c.expect(promptRE)
+		c.line("exit")
+		c.wait()
+	})
+
+	t.Run("progress bar shown on stderr and cleared", func(t *testing.T) {
+		c := enterConsole(t, addr)
+		c.line("Write-Progress -Activity Copying -Status files -PercentComplete 50; Start-Sleep -Milliseconds 100; Write-Output copied")
+		c.expect(`\r\x1b\[KCopying: files \[#{10} {10}\] 50%`)
+		c.expect(`\r\x1b\[Kcopied\r\n`) // the bar is wiped before the output
+		c.expect(promptRE)
+		c.line("exit")
+		c.wait()
+	})
+
+	t.Run("Write-Host colours on a terminal", func(t *testing.T) {
+		c := enterConsole(t, addr)
+		c.line("Write-Host -ForegroundColor Green go")
+		c.expect(`\x1b\[92mgo\x1b\[0m\r\n`)
+		c.expect(promptRE)
+		c.line("exit")
+		c.wait()
+	})
+
+	t.Run("Ctrl+D leaves and the temporary session is gone from the endpoint", func(t *testing.T) {
+		addr := startPTYEndpoint(t, endpoint.Scripted{}) // its own, to count sessions
+		list := func() string {
+			cmd := exec.Command("pssession", "list", "--computer", addr, "-u", `LAB\alice`)
+			cmd.Env = append(os.Environ(), "PSSESSION_PASSWORD=Passw0rd!", "XDG_STATE_HOME="+t.TempDir())
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("list --computer: %v\n%s", err, out)
+			}
+			return string(out)
+		}
+		c := enterConsole(t, addr)
+		if got := list(); !strings.Contains(got, "Opened") {
+			t.Fatalf("while entered, the endpoint lists:\n%s\nwant an Opened session", got)
+		}
+		c.send("\x04")
+		if code := c.wait(); code != 0 {
+			t.Errorf("exit status %d, want 0", code)
+		}
+		if got := list(); strings.Contains(got, "Opened") || strings.Contains(got, "Disconnected") {
+			t.Errorf("after Ctrl+D the endpoint still lists:\n%s", got)
+		}
 	})
 
 	t.Run("history recalled in a second run, no sensitive line on disk", func(t *testing.T) {
