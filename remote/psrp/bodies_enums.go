@@ -12,7 +12,6 @@ const (
 	typeNameApartmentState      = "System.Management.Automation.Runspaces.ApartmentState"
 	typeNameRemoteStreamOptions = "System.Management.Automation.Runspaces.RemoteStreamOptions"
 	typeNamePipelineResultTypes = "System.Management.Automation.Runspaces.PipelineResultTypes"
-	typeNameHostMethodID        = "System.Management.Automation.Remoting.RemoteHostMethodId"
 	typeNamePSObjectList        = "System.Collections.Generic.List`1[[System.Management.Automation.PSObject, System.Management.Automation, Version=1.0.0.0, Culture=neutral, PublicKeyToken=31bf3856ad364e35]]"
 	typeNameArrayList           = "System.Collections.ArrayList"
 	typeNameStringArray         = "System.String[]"

@@ -26,7 +26,7 @@ func (b *PipelineHostCallBody) fromValue(v clixml.Value) error {
 
 // hostMethodEnum is the `mi` property: a RemoteHostMethodId enum.
 func hostMethodEnum(m HostMethodID) *clixml.Object {
-	return newEnum(typeNameHostMethodID, int32(m), m.String())
+	return newEnum(clixml.TypeRemoteHostMethodID, int32(m), m.String())
 }
 
 func hostCallValue(c *HostCall) clixml.Value {

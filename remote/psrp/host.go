@@ -1,120 +1,78 @@
 package psrp
 
 import (
-	"strconv"
-
 	"github.com/pssession/pssession/remote/psrp/clixml"
 )
 
 // HostMethodID identifies a PSHost method invoked remotely (MS-PSRP
-// 2.2.3.17, RemoteHostMethodId; shared/PROTOCOL.md §2.8).
-type HostMethodID int32
+// 2.2.3.17, RemoteHostMethodId; shared/PROTOCOL.md §2.8). It is
+// clixml.MethodID, which holds the names, String and Void.
+type HostMethodID = clixml.MethodID
 
-// Host method identifiers (MS-PSRP 2.2.3.17).
+// Host method identifiers (MS-PSRP 2.2.3.17), psrp names for the
+// clixml.Method* constants.
 const (
-	HostGetName                          HostMethodID = 1
-	HostGetVersion                       HostMethodID = 2
-	HostGetInstanceID                    HostMethodID = 3
-	HostGetCurrentCulture                HostMethodID = 4
-	HostGetCurrentUICulture              HostMethodID = 5
-	HostSetShouldExit                    HostMethodID = 6
-	HostEnterNestedPrompt                HostMethodID = 7
-	HostExitNestedPrompt                 HostMethodID = 8
-	HostNotifyBeginApplication           HostMethodID = 9
-	HostNotifyEndApplication             HostMethodID = 10
-	HostReadLine                         HostMethodID = 11
-	HostReadLineAsSecureString           HostMethodID = 12
-	HostWrite1                           HostMethodID = 13
-	HostWrite2                           HostMethodID = 14
-	HostWriteLine1                       HostMethodID = 15
-	HostWriteLine2                       HostMethodID = 16
-	HostWriteLine3                       HostMethodID = 17
-	HostWriteErrorLine                   HostMethodID = 18
-	HostWriteDebugLine                   HostMethodID = 19
-	HostWriteProgress                    HostMethodID = 20
-	HostWriteVerboseLine                 HostMethodID = 21
-	HostWriteWarningLine                 HostMethodID = 22
-	HostPrompt                           HostMethodID = 23
-	HostPromptForCredential1             HostMethodID = 24
-	HostPromptForCredential2             HostMethodID = 25
-	HostPromptForChoice                  HostMethodID = 26
-	HostGetForegroundColor               HostMethodID = 27
-	HostSetForegroundColor               HostMethodID = 28
-	HostGetBackgroundColor               HostMethodID = 29
-	HostSetBackgroundColor               HostMethodID = 30
-	HostGetCursorPosition                HostMethodID = 31
-	HostSetCursorPosition                HostMethodID = 32
-	HostGetWindowPosition                HostMethodID = 33
-	HostSetWindowPosition                HostMethodID = 34
-	HostGetCursorSize                    HostMethodID = 35
-	HostSetCursorSize                    HostMethodID = 36
-	HostGetBufferSize                    HostMethodID = 37
-	HostSetBufferSize                    HostMethodID = 38
-	HostGetWindowSize                    HostMethodID = 39
-	HostSetWindowSize                    HostMethodID = 40
-	HostGetWindowTitle                   HostMethodID = 41
-	HostSetWindowTitle                   HostMethodID = 42
-	HostGetMaxWindowSize                 HostMethodID = 43
-	HostGetMaxPhysicalWindowSize         HostMethodID = 44
-	HostGetKeyAvailable                  HostMethodID = 45
-	HostReadKey                          HostMethodID = 46
-	HostFlushInputBuffer                 HostMethodID = 47
-	HostSetBufferContents1               HostMethodID = 48
-	HostSetBufferContents2               HostMethodID = 49
-	HostGetBufferContents                HostMethodID = 50
-	HostScrollBufferContents             HostMethodID = 51
-	HostPushRunspace                     HostMethodID = 52
-	HostPopRunspace                      HostMethodID = 53
-	HostGetIsRunspacePushed              HostMethodID = 54
-	HostGetRunspace                      HostMethodID = 55
-	HostPromptForChoiceMultipleSelection HostMethodID = 56
+	HostGetName                          = clixml.MethodGetName
+	HostGetVersion                       = clixml.MethodGetVersion
+	HostGetInstanceID                    = clixml.MethodGetInstanceID
+	HostGetCurrentCulture                = clixml.MethodGetCurrentCulture
+	HostGetCurrentUICulture              = clixml.MethodGetCurrentUICulture
+	HostSetShouldExit                    = clixml.MethodSetShouldExit
+	HostEnterNestedPrompt                = clixml.MethodEnterNestedPrompt
+	HostExitNestedPrompt                 = clixml.MethodExitNestedPrompt
+	HostNotifyBeginApplication           = clixml.MethodNotifyBeginApplication
+	HostNotifyEndApplication             = clixml.MethodNotifyEndApplication
+	HostReadLine                         = clixml.MethodReadLine
+	HostReadLineAsSecureString           = clixml.MethodReadLineAsSecureString
+	HostWrite1                           = clixml.MethodWrite1
+	HostWrite2                           = clixml.MethodWrite2
+	HostWriteLine1                       = clixml.MethodWriteLine1
+	HostWriteLine2                       = clixml.MethodWriteLine2
+	HostWriteLine3                       = clixml.MethodWriteLine3
+	HostWriteErrorLine                   = clixml.MethodWriteErrorLine
+	HostWriteDebugLine                   = clixml.MethodWriteDebugLine
+	HostWriteProgress                    = clixml.MethodWriteProgress
+	HostWriteVerboseLine                 = clixml.MethodWriteVerboseLine
+	HostWriteWarningLine                 = clixml.MethodWriteWarningLine
+	HostPrompt                           = clixml.MethodPrompt
+	HostPromptForCredential1             = clixml.MethodPromptForCredential1
+	HostPromptForCredential2             = clixml.MethodPromptForCredential2
+	HostPromptForChoice                  = clixml.MethodPromptForChoice
+	HostGetForegroundColor               = clixml.MethodGetForegroundColor
+	HostSetForegroundColor               = clixml.MethodSetForegroundColor
+	HostGetBackgroundColor               = clixml.MethodGetBackgroundColor
+	HostSetBackgroundColor               = clixml.MethodSetBackgroundColor
+	HostGetCursorPosition                = clixml.MethodGetCursorPosition
+	HostSetCursorPosition                = clixml.MethodSetCursorPosition
+	HostGetWindowPosition                = clixml.MethodGetWindowPosition
+	HostSetWindowPosition                = clixml.MethodSetWindowPosition
+	HostGetCursorSize                    = clixml.MethodGetCursorSize
+	HostSetCursorSize                    = clixml.MethodSetCursorSize
+	HostGetBufferSize                    = clixml.MethodGetBufferSize
+	HostSetBufferSize                    = clixml.MethodSetBufferSize
+	HostGetWindowSize                    = clixml.MethodGetWindowSize
+	HostSetWindowSize                    = clixml.MethodSetWindowSize
+	HostGetWindowTitle                   = clixml.MethodGetWindowTitle
+	HostSetWindowTitle                   = clixml.MethodSetWindowTitle
+	HostGetMaxWindowSize                 = clixml.MethodGetMaxWindowSize
+	HostGetMaxPhysicalWindowSize         = clixml.MethodGetMaxPhysicalWindowSize
+	HostGetKeyAvailable                  = clixml.MethodGetKeyAvailable
+	HostReadKey                          = clixml.MethodReadKey
+	HostFlushInputBuffer                 = clixml.MethodFlushInputBuffer
+	HostSetBufferContents1               = clixml.MethodSetBufferContents1
+	HostSetBufferContents2               = clixml.MethodSetBufferContents2
+	HostGetBufferContents                = clixml.MethodGetBufferContents
+	HostScrollBufferContents             = clixml.MethodScrollBufferContents
+	HostPushRunspace                     = clixml.MethodPushRunspace
+	HostPopRunspace                      = clixml.MethodPopRunspace
+	HostGetIsRunspacePushed              = clixml.MethodGetIsRunspacePushed
+	HostGetRunspace                      = clixml.MethodGetRunspace
+	HostPromptForChoiceMultipleSelection = clixml.MethodPromptForChoiceMultipleSelection
 )
 
-// hostMethodNames are the RemoteHostMethodId enum names as they travel in
-// the `mi` ToString, indexed by id.
-var hostMethodNames = [...]string{
-	1: "GetName", "GetVersion", "GetInstanceId", "GetCurrentCulture", "GetCurrentUICulture",
-	"SetShouldExit", "EnterNestedPrompt", "ExitNestedPrompt", "NotifyBeginApplication",
-	"NotifyEndApplication", "ReadLine", "ReadLineAsSecureString", "Write1", "Write2",
-	"WriteLine1", "WriteLine2", "WriteLine3", "WriteErrorLine", "WriteDebugLine",
-	"WriteProgress", "WriteVerboseLine", "WriteWarningLine", "Prompt", "PromptForCredential1",
-	"PromptForCredential2", "PromptForChoice", "GetForegroundColor", "SetForegroundColor",
-	"GetBackgroundColor", "SetBackgroundColor", "GetCursorPosition", "SetCursorPosition",
-	"GetWindowPosition", "SetWindowPosition", "GetCursorSize", "SetCursorSize", "GetBufferSize",
-	"SetBufferSize", "GetWindowSize", "SetWindowSize", "GetWindowTitle", "SetWindowTitle",
-	"GetMaxWindowSize", "GetMaxPhysicalWindowSize", "GetKeyAvailable", "ReadKey",
-	"FlushInputBuffer", "SetBufferContents1", "SetBufferContents2", "GetBufferContents",
-	"ScrollBufferContents", "PushRunspace", "PopRunspace", "GetIsRunspacePushed", "GetRunspace",
-	"PromptForChoiceMultipleSelection",
-}
-
-// String returns the RemoteHostMethodId name.
-func (m HostMethodID) String() string {
-	if m > 0 && int(m) < len(hostMethodNames) {
-		return hostMethodNames[m]
-	}
-	return "HostMethodID(" + strconv.Itoa(int(m)) + ")"
-}
-
-// Void reports whether the method returns nothing. Void calls travel with
-// call id VoidCallID and are never answered (MS-PSRP 3.1.5.4.5).
-func (m HostMethodID) Void() bool {
-	switch m {
-	case HostSetShouldExit, HostEnterNestedPrompt, HostExitNestedPrompt,
-		HostNotifyBeginApplication, HostNotifyEndApplication,
-		HostWrite1, HostWrite2, HostWriteLine1, HostWriteLine2, HostWriteLine3,
-		HostWriteErrorLine, HostWriteDebugLine, HostWriteProgress, HostWriteVerboseLine,
-		HostWriteWarningLine, HostSetForegroundColor, HostSetBackgroundColor,
-		HostSetCursorPosition, HostSetWindowPosition, HostSetCursorSize, HostSetBufferSize,
-		HostSetWindowSize, HostSetWindowTitle, HostFlushInputBuffer, HostSetBufferContents1,
-		HostSetBufferContents2, HostScrollBufferContents, HostPushRunspace, HostPopRunspace:
-		return true
-	}
-	return false
-}
-
-// VoidCallID is the call id of a host call that expects no response.
-const VoidCallID int64 = -100
+// VoidCallID is the call id of a host call that expects no response
+// (MS-PSRP 3.1.5.4.5).
+const VoidCallID = clixml.VoidCallID
 
 // hostResponse builds the content of a host response: `mr` with the
 // result, or `me` with the ErrorRecord when errRecord is not nil.

@@ -23,7 +23,7 @@ func TestStateStrings(t *testing.T) {
 		{"pipeline unknown", PipelineState(7).String(), "PipelineState(7)"},
 		{"host method", HostReadLineAsSecureString.String(), "ReadLineAsSecureString"},
 		{"host method last", HostPromptForChoiceMultipleSelection.String(), "PromptForChoiceMultipleSelection"},
-		{"host method unknown", HostMethodID(57).String(), "HostMethodID(57)"},
+		{"host method unknown", HostMethodID(57).String(), "MethodID(57)"},
 		{"result type", ResultInformation.String(), "Information"},
 		{"availability", RequestResetRunspaceState.String(), "ResetRunspaceState"},
 	}

@@ -91,6 +91,23 @@ func (m MethodID) String() string {
 	return fmt.Sprintf("MethodID(%d)", int32(m))
 }
 
+// Void reports whether the method returns nothing. Void calls travel with
+// call id VoidCallID and are never answered (MS-PSRP 3.1.5.4.5).
+func (m MethodID) Void() bool {
+	switch m {
+	case MethodSetShouldExit, MethodEnterNestedPrompt, MethodExitNestedPrompt,
+		MethodNotifyBeginApplication, MethodNotifyEndApplication,
+		MethodWrite1, MethodWrite2, MethodWriteLine1, MethodWriteLine2, MethodWriteLine3,
+		MethodWriteErrorLine, MethodWriteDebugLine, MethodWriteProgress, MethodWriteVerboseLine,
+		MethodWriteWarningLine, MethodSetForegroundColor, MethodSetBackgroundColor,
+		MethodSetCursorPosition, MethodSetWindowPosition, MethodSetCursorSize, MethodSetBufferSize,
+		MethodSetWindowSize, MethodSetWindowTitle, MethodFlushInputBuffer, MethodSetBufferContents1,
+		MethodSetBufferContents2, MethodScrollBufferContents, MethodPushRunspace, MethodPopRunspace:
+		return true
+	}
+	return false
+}
+
 // TypeRemoteHostMethodID is the enum type of the mi member.
 const TypeRemoteHostMethodID = "System.Management.Automation.Remoting.RemoteHostMethodId"
 
