@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -224,9 +225,13 @@ func enterInteractive(ctx context.Context, f *Factory, conn *ConnOptions, t ente
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(term)
+	var termSignal atomic.Int32
 	go func() {
 		select {
-		case <-term:
+		case sig := <-term:
+			if s, ok := sig.(syscall.Signal); ok {
+				termSignal.Store(int32(s))
+			}
 			cancel()
 			if rl != nil {
 				rl.Close()
@@ -300,7 +305,7 @@ func enterInteractive(ctx context.Context, f *Factory, conn *ConnOptions, t ente
 	}
 	if err != nil {
 		// Ended by SIGTERM/SIGHUP: 128 + signal number, as shells report it.
-		return &ExitError{Code: 143}
+		return &ExitError{Code: 128 + int(termSignal.Load())}
 	}
 	if code != 0 {
 		return &ExitError{Code: code}

@@ -24,6 +24,16 @@ import (
 // behind NTLM with message encryption, and closes it at the end.
 func openLoopback(t *testing.T, host session.Host) *session.Session {
 	t.Helper()
+	return openLoopbackHost(t, host)
+}
+
+func openLoopbackTB(tb testing.TB) *session.Session {
+	tb.Helper()
+	return openLoopbackHost(tb, nil)
+}
+
+func openLoopbackHost(t testing.TB, host session.Host) *session.Session {
+	t.Helper()
 	h := endpoint.New(endpoint.Config{Engine: endpoint.Scripted{}, Machine: "WIN-TEST"})
 	t.Cleanup(func() { h.Close() })
 	sa, err := transport.NewServerAuth(h, transport.ServerConfig{Users: map[string]string{`LAB\alice`: "Passw0rd!"}})
