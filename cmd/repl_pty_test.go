@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -474,6 +475,26 @@ func TestEnterPTY(t *testing.T) {
 		}
 		if got := list(); strings.Contains(got, "Opened") || strings.Contains(got, "Disconnected") {
 			t.Errorf("after Ctrl+D the endpoint still lists:\n%s", got)
+		}
+	})
+
+	t.Run("SIGTERM closes the temporary session too", func(t *testing.T) {
+		addr := startPTYEndpoint(t, endpoint.Scripted{})
+		c := enterConsole(t, addr)
+		if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code := c.wait(); code != 128+int(syscall.SIGTERM) {
+			t.Errorf("exit status %d, want %d", code, 128+int(syscall.SIGTERM))
+		}
+		cmd := exec.Command("pssession", "list", "--computer", addr, "-u", `LAB\alice`)
+		cmd.Env = append(os.Environ(), "PSSESSION_PASSWORD=Passw0rd!", "XDG_STATE_HOME="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("list --computer: %v\n%s", err, out)
+		}
+		if strings.Contains(string(out), "Opened") {
+			t.Errorf("after SIGTERM the endpoint still lists:\n%s", out)
 		}
 	})
 

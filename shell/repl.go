@@ -151,6 +151,10 @@ func (r *REPL) Run(ctx context.Context) (int, error) {
 			}
 		}
 		line, err := r.Lines.ReadLine(p)
+		if err != nil && ctx.Err() != nil {
+			// Ended from outside (SIGTERM closed the line editor).
+			return status(), ctx.Err()
+		}
 		switch {
 		case errors.Is(err, ErrInterrupt):
 			buf = nil
