@@ -3,6 +3,7 @@ package shell
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -80,7 +81,7 @@ func NewReadline(s *IOStreams, completer readline.AutoCompleter) (*Readline, err
 	}
 	rl, err := readline.NewEx(cfg)
 	if err != nil {
-		return nil, errors.Join(errors.New("shell: starting the line editor"), err)
+		return nil, fmt.Errorf("shell: starting the line editor: %w", err)
 	}
 	return &Readline{rl: rl}, nil
 }
