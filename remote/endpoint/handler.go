@@ -71,6 +71,13 @@ type Config struct {
 	// MaxShellsPerUser (DefaultMaxShellsPerUser) and MaxCommandsPerShell
 	// (DefaultMaxCommandsPerShell) bound what one user may hold.
 	MaxShellsPerUser, MaxCommandsPerShell int
+	// ClientTimeout disconnects a connected PowerShell shell whose client
+	// has gone: no request in flight and none for this long (a live
+	// PowerShell client always keeps a Receive outstanding). The shell and
+	// its commands keep running, as when a client's network drops
+	// (about_PSSession_Details). Zero means DefaultClientTimeout; negative
+	// disables it.
+	ClientTimeout time.Duration
 }
 
 // Handler is the /wsman http.Handler. Close it to stop every shell.
@@ -166,7 +173,8 @@ func (h *Handler) sweepLoop() {
 	}
 }
 
-// expireIdle deletes the shells whose idle timeout elapsed.
+// expireIdle deletes the shells whose idle timeout elapsed, and
+// disconnects PowerShell shells whose client has gone.
 func (h *Handler) expireIdle() {
 	now := h.clock.Now()
 	var dead []*shell
@@ -175,6 +183,20 @@ func (h *Handler) expireIdle() {
 		if s.expired(now) {
 			delete(h.shells, id)
 			dead = append(dead, s)
+			continue
+		}
+		if h.clientGoneLocked(s, now) {
+			h.log.Info("endpoint: client gone; shell disconnected", "shell", s.id, "owner", s.owner)
+			s.disconnected = true
+			s.disconnectedAt = now
+			if s.bufferMode == "Drop" {
+				for _, cmd := range s.commands {
+					if cmd.p != nil {
+						h.psDropLocked(cmd.p, h.cfg.BufferLimit)
+					}
+				}
+			}
+			h.notifyLocked()
 		}
 	}
 	if len(dead) > 0 {
@@ -185,6 +207,19 @@ func (h *Handler) expireIdle() {
 		h.log.Info("endpoint: shell idle timeout expired", "shell", s.id, "owner", s.owner)
 		s.close()
 	}
+}
+
+// clientGoneLocked reports whether s is a connected PowerShell shell that
+// no client has served for ClientTimeout; h.mu must be held.
+func (h *Handler) clientGoneLocked(s *shell, now time.Time) bool {
+	limit := h.cfg.ClientTimeout
+	if limit < 0 || s.ps == nil || s.disconnected || s.inFlight > 0 {
+		return false
+	}
+	if limit == 0 {
+		limit = DefaultClientTimeout
+	}
+	return now.Sub(s.lastActivity) > limit
 }
 
 // notifyLocked wakes every waiting Receive; h.mu must be held.

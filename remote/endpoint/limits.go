@@ -25,6 +25,9 @@ const (
 	winrsMaxBuffered = 1 << 20
 	// winrsStdinQueue bounds the stdin chunks queued for a process.
 	winrsStdinQueue = 64
+	// DefaultClientTimeout is how long a connected PowerShell shell may go
+	// without any request before it counts as disconnected (Config.ClientTimeout).
+	DefaultClientTimeout = 3 * time.Minute
 	// DefaultBufferLimit is the per-command PSRP output buffered before
 	// Block pauses the engine or Drop discards the oldest messages.
 	DefaultBufferLimit = 1 << 20

@@ -32,6 +32,21 @@ func transient(err error) bool {
 		!errors.As(err, &tlsErr) && !errors.As(err, &thErr)
 }
 
+// ConnectionLostError is returned when the network stayed down for longer
+// than the retry timeout. The server keeps the session (disconnected) and
+// CommandID, if set, keeps running there: a later Connect and Attach
+// recover it.
+type ConnectionLostError struct {
+	CommandID string
+	Err       error
+}
+
+func (e *ConnectionLostError) Error() string {
+	return fmt.Sprintf("session: the connection to the server was lost: %v", e.Err)
+}
+
+func (e *ConnectionLostError) Unwrap() error { return e.Err }
+
 // retrier retries a long-poll through network drops for up to the retry
 // timeout, telling the user once when it starts and when it recovers.
 type retrier struct {
@@ -39,6 +54,10 @@ type retrier struct {
 	deadline time.Time
 	backoff  time.Duration
 	failing  bool
+	// reconnected is set once a Reconnect was tried in this episode.
+	reconnected bool
+	// gaveUp is set when the retry timeout ran out.
+	gaveUp bool
 }
 
 func (s *Session) newRetrier() *retrier { return &retrier{s: s} }
@@ -63,8 +82,22 @@ func (s *Session) notice(msg string) {
 // returning true.
 func (r *retrier) failed(ctx context.Context, err error) bool {
 	limit := r.s.retryTimeout()
-	if limit == 0 || !transient(err) {
+	if limit == 0 {
 		return false
+	}
+	if !transient(err) {
+		// Back after a drop, the server may have disconnected the shell
+		// meanwhile (its client looked gone): reconnect and go on.
+		var f *wsman.Fault
+		if !r.failing || !errors.As(err, &f) || f.Code == wsman.CodeShellNotFound || r.reconnected {
+			return false
+		}
+		r.reconnected = true
+		if rerr := r.s.t.Reconnect(ctx, r.s.shellID); rerr != nil {
+			return false
+		}
+		r.s.notice("the server had disconnected the session; reconnected")
+		return true
 	}
 	if !r.failing {
 		r.failing = true
@@ -74,6 +107,7 @@ func (r *retrier) failed(ctx context.Context, err error) bool {
 	}
 	if time.Now().After(r.deadline) {
 		r.s.notice("the network connection could not be restored; giving up")
+		r.gaveUp = true
 		return false
 	}
 	t := time.NewTimer(r.backoff)
@@ -92,7 +126,7 @@ func (r *retrier) failed(ctx context.Context, err error) bool {
 // succeeded ends a retry episode.
 func (r *retrier) succeeded() {
 	if r.failing {
-		r.failing = false
+		r.failing, r.reconnected = false, false
 		r.s.notice("the network connection was restored")
 	}
 }

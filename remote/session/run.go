@@ -304,6 +304,10 @@ func (s *Session) receiveCommand(ctx context.Context, cmdID string, r *run, res 
 			if retry.failed(ctx, err) {
 				continue
 			}
+			if retry.gaveUp {
+				r.fail(&ConnectionLostError{CommandID: cmdID, Err: err})
+				return
+			}
 			r.fail(fmt.Errorf("session: receive: %w", err))
 			return
 		}
@@ -367,6 +371,10 @@ func (s *Session) drive(ctx context.Context, pl *psrp.ClientPipeline, r *run, re
 		if rerr != nil {
 			if terminal {
 				return res, nil
+			}
+			var lost *ConnectionLostError
+			if errors.As(rerr, &lost) && lost.CommandID == "" {
+				rerr = &ConnectionLostError{CommandID: commandID(pl.ID()), Err: lost.Err}
 			}
 			return nil, rerr
 		}

@@ -299,6 +299,10 @@ func (s *Session) startPoolReceiver() {
 				if retry.failed(ctx, err) {
 					continue
 				}
+				if retry.gaveUp {
+					s.fail(&ConnectionLostError{Err: err})
+					return
+				}
 				s.fail(fmt.Errorf("session: pool receive: %w", err))
 				return
 			}

@@ -27,7 +27,15 @@ type server struct {
 
 func startServer(t *testing.T) *server {
 	t.Helper()
-	h := endpoint.New(endpoint.Config{Engine: endpoint.Scripted{}, Machine: "WIN-TEST"})
+	return startServerWith(t, endpoint.Config{})
+}
+
+// startServerWith starts the endpoint with cfg (the scripted engine and a
+// machine name are filled in).
+func startServerWith(t *testing.T, cfg endpoint.Config) *server {
+	t.Helper()
+	cfg.Engine, cfg.Machine = endpoint.Scripted{}, "WIN-TEST"
+	h := endpoint.New(cfg)
 	t.Cleanup(func() { h.Close() })
 	sa, err := transport.NewServerAuth(h, transport.ServerConfig{Users: map[string]string{`LAB\alice`: "Passw0rd!"}})
 	if err != nil {
