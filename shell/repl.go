@@ -99,7 +99,10 @@ func (r *REPL) width() int {
 // Prompt returns the prompt shown before a statement: "[Computer]: "
 // and the remote prompt function's text (shared/PROTOCOL.md §2.10).
 func (r *REPL) Prompt(ctx context.Context) string {
-	p, err := r.Session.Prompt(ctx)
+	// Ctrl+C while a slow prompt function runs gives the fallback "PS>".
+	pctx, stop, _ := r.interruptible(ctx)
+	defer stop()
+	p, err := r.Session.Prompt(pctx)
 	if err != nil || p == "" {
 		p = "PS>"
 	}
@@ -236,38 +239,8 @@ func StatementPipeline(stmt string, width int, outString bool) psrp.PipelineSpec
 // runStatement runs one statement and renders it. failed reports an error
 // record or a failed pipeline; exit is set when the script called exit.
 func (r *REPL) runStatement(ctx context.Context, stmt string, outString bool) (failed bool, exit *int32, err error) {
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	r.mu.Lock()
-	r.cancel = cancel
-	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		r.cancel = nil
-		r.mu.Unlock()
-	}()
-	// Ctrl+C presses made before this command started are stale.
-	drain(r.Interrupts)
-	done := make(chan struct{})
-	defer close(done)
-	interrupted := make(chan struct{})
-	go func() {
-		presses := 0
-		for {
-			select {
-			case <-done:
-				return
-			case <-r.Interrupts:
-				presses++
-				if presses == 1 {
-					close(interrupted)
-					cancel()
-				} else if presses == 2 {
-					r.notice("pssession: waiting for the command to stop")
-				}
-			}
-		}
-	}()
+	runCtx, stop, interrupted := r.interruptible(ctx)
+	defer stop()
 	errorsBefore := r.Renderer.ErrorCount
 	res, err := r.Session.Run(runCtx, session.RunRequest{
 		Spec:        StatementPipeline(stmt, r.width(), outString),
@@ -306,6 +279,45 @@ func (r *REPL) runStatement(ctx context.Context, stmt string, outString bool) (f
 		return true, nil, nil
 	}
 	return r.Renderer.ErrorCount > errorsBefore, nil, nil
+}
+
+// interruptible returns a context that Ctrl+C (Interrupts, or Interrupt)
+// cancels, the function that releases it, and a channel closed on the first
+// press. A second press says the command is still stopping.
+func (r *REPL) interruptible(ctx context.Context) (context.Context, func(), <-chan struct{}) {
+	runCtx, cancel := context.WithCancel(ctx)
+	r.mu.Lock()
+	r.cancel = cancel
+	r.mu.Unlock()
+	// Ctrl+C presses made before this command started are stale.
+	drain(r.Interrupts)
+	done := make(chan struct{})
+	interrupted := make(chan struct{})
+	go func() {
+		presses := 0
+		for {
+			select {
+			case <-done:
+				return
+			case <-r.Interrupts:
+				presses++
+				if presses == 1 {
+					close(interrupted)
+					cancel()
+				} else if presses == 2 {
+					r.notice("pssession: waiting for the command to stop")
+				}
+			}
+		}
+	}()
+	stop := func() {
+		close(done)
+		cancel()
+		r.mu.Lock()
+		r.cancel = nil
+		r.mu.Unlock()
+	}
+	return runCtx, stop, interrupted
 }
 
 func drain(c <-chan struct{}) {
