@@ -273,7 +273,7 @@ func TestEnterPTYTabCompletion(t *testing.T) {
 	addr := startPTYEndpoint(t, completingEngine{})
 	c := enterConsole(t, addr)
 	c.send("write-pro\t")
-	c.expect(`> write-progress`)
+	c.expect(`> Write-Progress`) // the typed part takes the match's spelling
 	c.send(" -Activity Tabbed -PercentComplete 10\r")
 	c.expect(`Tabbed: Processing \[#{2} {18}\] 10%`)
 	c.expect(promptRE)

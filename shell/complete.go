@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pssession/pssession/remote/psrp"
@@ -101,6 +102,16 @@ type Completer struct {
 	Session Remote
 	// Ctx is the session's context; nil means context.Background().
 	Ctx context.Context
+
+	mu sync.Mutex
+	// single is the one match Do offered last, to fix the case of what
+	// was typed once readline inserted the rest (OnChange).
+	single *singleMatch
+}
+
+type singleMatch struct {
+	index int    // where the replaced text starts
+	text  []rune // the whole completion text
 }
 
 // Complete runs TabExpansion2 -inputScript line -cursorColumn pos.
@@ -141,8 +152,42 @@ func (c *Completer) Do(line []rune, pos int) ([][]rune, int) {
 	// TabExpansion2 counts UTF-16 code units; the rune index is right for
 	// everything in the Basic Multilingual Plane.
 	comp, err := c.Complete(ctx, string(line), pos)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.single = nil
 	if err != nil {
 		return nil, 0
 	}
-	return comp.Candidates(line, pos)
+	cands, n := comp.Candidates(line, pos)
+	if len(cands) == 1 {
+		full := append(append([]rune(nil), line[pos-n:pos]...), cands[0]...)
+		for _, m := range comp.Matches {
+			if strings.EqualFold(m, string(full)) {
+				c.single = &singleMatch{index: pos - n, text: []rune(m)}
+			}
+		}
+	}
+	return cands, n
+}
+
+// OnChange implements readline.Listener: after Tab inserted the rest of
+// the only match, the typed part takes the match's spelling, so
+// "get-chi" becomes "Get-ChildItem" as in PowerShell.
+func (c *Completer) OnChange(line []rune, pos int, key rune) ([]rune, int, bool) {
+	if key != '\t' {
+		return nil, 0, false
+	}
+	c.mu.Lock()
+	m := c.single
+	c.single = nil
+	c.mu.Unlock()
+	if m == nil {
+		return nil, 0, false
+	}
+	end := m.index + len(m.text)
+	if m.index < 0 || end > len(line) || end != pos || !strings.EqualFold(string(line[m.index:end]), string(m.text)) {
+		return nil, 0, false
+	}
+	out := append(append(append([]rune(nil), line[:m.index]...), m.text...), line[end:]...)
+	return out, pos, true
 }

@@ -112,3 +112,42 @@ func TestCompleterQuietWithoutTabExpansion2(t *testing.T) {
 		t.Errorf("Do without a session = %q, %d; want nothing", got, n)
 	}
 }
+
+func TestCompleterOnChangeFixesCase(t *testing.T) {
+	tests := []struct {
+		name   string
+		single *singleMatch
+		line   string
+		pos    int
+		key    rune
+		want   string
+		wantOK bool
+	}{
+		{"typed part takes the match's case", &singleMatch{0, []rune("Get-ChildItem")}, "get-chIldItem -Force", 13, '\t', "Get-ChildItem -Force", true},
+		{"after other text", &singleMatch{4, []rune("Write-Host")}, "1 | write-Host", 14, '\t', "1 | Write-Host", true},
+		{"not after Tab", &singleMatch{0, []rune("Get-Date")}, "get-date", 8, 'x', "", false},
+		{"no single match", nil, "get-date", 8, '\t', "", false},
+		{"line changed meanwhile", &singleMatch{0, []rune("Get-Date")}, "get-dat", 7, '\t', "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Completer{single: tc.single}
+			got, pos, ok := c.OnChange([]rune(tc.line), tc.pos, tc.key)
+			if ok != tc.wantOK {
+				t.Fatalf("ok = %v, want %v", ok, tc.wantOK)
+			}
+			if !ok {
+				return
+			}
+			if diff := cmp.Diff(tc.want, string(got)); diff != "" {
+				t.Errorf("line (-want +got):\n%s", diff)
+			}
+			if pos != tc.pos {
+				t.Errorf("pos %d, want %d", pos, tc.pos)
+			}
+			if c.single != nil {
+				t.Errorf("the match was not forgotten")
+			}
+		})
+	}
+}

@@ -74,6 +74,9 @@ func NewReadline(s *IOStreams, completer readline.AutoCompleter) (*Readline, err
 		InterruptPrompt:        "^C",
 		AutoComplete:           completer,
 	}
+	if l, ok := completer.(readline.Listener); ok {
+		cfg.Listener = l
+	}
 	if f, ok := s.In.(*os.File); ok {
 		cfg.Stdin = f
 	} else {
