@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pssession/pssession/remote/wsman"
 )
 
 func TestFaults(t *testing.T) {
@@ -242,9 +244,9 @@ func TestParseDuration(t *testing.T) {
 		{in: "PT99999999999999999999S", bad: true},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			got, err := parseDuration(tc.in)
+			got, err := wsman.ParseDuration(tc.in)
 			if (err != nil) != tc.bad || got != tc.want && !tc.bad {
-				t.Fatalf("parseDuration(%q) = %v, %v", tc.in, got, err)
+				t.Fatalf("wsman.ParseDuration(%q) = %v, %v", tc.in, got, err)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pssession/pssession/remote/psrp"
 	"github.com/pssession/pssession/remote/psrp/clixml"
+	"github.com/pssession/pssession/remote/wsman"
 )
 
 // psShell is the PowerShell side of a shell: a psrp.ServerPool, its engine
@@ -507,7 +508,7 @@ func (h *Handler) psDisconnect(c *call, s *shell) (string, *Fault) {
 	mode := s.bufferMode
 	if b != nil {
 		if t := strings.TrimSpace(b.IdleTimeOut); t != "" {
-			d, err := parseDuration(t)
+			d, err := wsman.ParseDuration(t)
 			if err != nil || d <= 0 {
 				return "", faultInvalidParameter("IdleTimeOut " + t)
 			}

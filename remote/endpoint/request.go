@@ -210,7 +210,7 @@ func parseRequest(data []byte) (*request, *Fault) {
 		}
 	}
 	if h.OperationTimeout != "" {
-		d, err := parseDuration(h.OperationTimeout)
+		d, err := wsman.ParseDuration(h.OperationTimeout)
 		if err != nil || d <= 0 {
 			return r, faultHeader("The XML contains an invalid timeout field in the SOAP header: " + strings.TrimSpace(h.OperationTimeout) + ".")
 		}
@@ -232,7 +232,7 @@ func (r *request) envelopeSize() int {
 
 // operationTimeout is the request's OperationTimeout, def when absent.
 func (r *request) operationTimeout(def time.Duration) time.Duration {
-	d, err := parseDuration(r.Header.OperationTimeout)
+	d, err := wsman.ParseDuration(r.Header.OperationTimeout)
 	if err != nil || d <= 0 {
 		return def
 	}
@@ -273,61 +273,6 @@ func (r *request) checkOptions() *Fault {
 func isTrue(s string) bool {
 	s = strings.TrimSpace(s)
 	return strings.EqualFold(s, "true") || s == "1"
-}
-
-// parseDuration parses an xs:duration such as PT20S, PT60.000S or
-// P0DT1H2M3.5S. Years and months are refused (not fixed lengths).
-func parseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	orig := s
-	bad := fmt.Errorf("endpoint: invalid xs:duration %q", orig)
-	if !strings.HasPrefix(s, "P") {
-		return 0, bad
-	}
-	s = s[1:]
-	var total float64
-	inTime := false
-	seen := false
-	for s != "" {
-		if s[0] == 'T' {
-			if inTime {
-				return 0, bad
-			}
-			inTime = true
-			s = s[1:]
-			continue
-		}
-		i := 0
-		for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
-			i++
-		}
-		if i == 0 || i == len(s) {
-			return 0, bad
-		}
-		v, err := strconv.ParseFloat(s[:i], 64)
-		if err != nil {
-			return 0, bad
-		}
-		unit := s[i]
-		s = s[i+1:]
-		switch {
-		case !inTime && unit == 'D':
-			total += v * 86400
-		case inTime && unit == 'H':
-			total += v * 3600
-		case inTime && unit == 'M':
-			total += v * 60
-		case inTime && unit == 'S':
-			total += v
-		default:
-			return 0, bad
-		}
-		seen = true
-	}
-	if !seen || total > float64(1<<62)/float64(time.Second) {
-		return 0, bad
-	}
-	return time.Duration(total * float64(time.Second)), nil
 }
 
 // formatSeconds renders d as Windows does for timeouts: PT7200.000S.

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/pssession/pssession/remote/wsman"
 )
 
 type shellKind int
@@ -54,7 +56,7 @@ type command struct {
 func (h *Handler) newShell(c *call, kind shellKind, id string, b *shellBody) (*shell, *Fault) {
 	idle := h.cfg.IdleTimeout
 	if b.IdleTimeOut != "" {
-		d, err := parseDuration(b.IdleTimeOut)
+		d, err := wsman.ParseDuration(b.IdleTimeOut)
 		if err != nil || d <= 0 {
 			return nil, faultInvalidParameter("IdleTimeOut " + b.IdleTimeOut)
 		}
