@@ -420,6 +420,32 @@ func TestEnterPTY(t *testing.T) {
 		c.expect(promptRE)
 		c.line("exit")
 		c.wait()
+
+		c = startConsole(t, nil, "enter", addr, "-u", `LAB\alice`, "--no-color")
+		c.expect(promptRE)
+		c.line("Write-Error broken")
+		c.expect(`^broken\r\n`)
+		c.expect(promptRE)
+		c.line("exit")
+		c.wait()
+		if strings.Contains(c.output(), "\x1b[31m") {
+			t.Errorf("--no-color output has colour codes")
+		}
+	})
+
+	t.Run("Get-Credential asks for the password without echo", func(t *testing.T) {
+		c := enterConsole(t, addr)
+		c.line("Get-Credential bob")
+		c.expect(`\rPassword for user bob: `)
+		c.send("s3cret\r")
+		c.expect(`\*{6}\r\n`)
+		c.expect(`^bob\r\n`)
+		c.expect(promptRE)
+		if strings.Contains(c.output(), "s3cret") {
+			t.Errorf("the password was echoed")
+		}
+		c.line("exit")
+		c.wait()
 	})
 
 	t.Run("PromptForChoice answered by hotkey", func(t *testing.T) {
