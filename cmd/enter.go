@@ -135,8 +135,8 @@ Keys: Ctrl+C stops the running command (the session survives; a command
 that does not stop within --cancel-timeout is abandoned) and clears the line
 at the prompt; Tab completes from the remote TabExpansion2 where the endpoint
 has it; Up/Down and Ctrl+R search the history, kept per host (or saved
-session) across runs
-(lines that look like they hold secrets are never written to disk).
+session) across runs (lines that look like they hold secrets are never
+written to disk).
 A statement left open (braces, quotes, here-strings, a trailing pipe or
 backtick) continues on a ">> " line; an empty line there submits it.
 clear, cls and Clear-Host clear the local screen.
@@ -146,8 +146,10 @@ time with no prompt, and the exit status is:
   N    a script called "exit N"
   1    otherwise, the last statement failed or wrote an error record
   0    otherwise
+  130  Ctrl+C stopped a statement
   255  connection, authentication or protocol failure
-Interactively the status is 0, or N after "exit N".`
+Interactively the status is 0, or N after "exit N"; 128+N after signal N
+(SIGTERM, SIGHUP).`
 
 func newEnterCmd(f *Factory) *cobra.Command {
 	o := &enterOptions{}
