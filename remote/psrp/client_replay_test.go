@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pssession/pssession/internal/vectors"
 	"github.com/pssession/pssession/remote/psrp/clixml"
 )
 
@@ -137,7 +138,7 @@ func (r *replay) serverSent(p vectorPayload) {
 }
 
 func TestClientReplayWindowsVectors(t *testing.T) {
-	for _, file := range vectorFiles(t) {
+	for _, file := range vectors.Files(t) {
 		name := strings.TrimSuffix(filepath.Base(file), ".yml")
 		t.Run(name, func(t *testing.T) {
 			payloads, err := loadVectorPayloads(file)
@@ -233,7 +234,7 @@ func wantReplay(t *testing.T, evs []Event, want []string) {
 
 func TestReplayChecksHaveVectors(t *testing.T) {
 	have := map[string]bool{}
-	for _, f := range vectorFiles(t) {
+	for _, f := range vectors.Files(t) {
 		have[strings.TrimSuffix(filepath.Base(f), ".yml")] = true
 	}
 	for name := range replayChecks {

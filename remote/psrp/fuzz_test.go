@@ -6,6 +6,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/pssession/pssession/internal/vectors"
 	"github.com/pssession/pssession/remote/psrp/clixml"
 )
 
@@ -56,7 +57,10 @@ func fuzzVectorSeeds(f *testing.F) (payloads, messages [][]byte) {
 // vectorFilesIfAny lists the recorded vectors, or nothing when the folder
 // is missing (fuzzers and benchmarks then use hand-made inputs).
 func vectorFilesIfAny(tb testing.TB) []string {
-	dir := vectorsDir(tb)
+	dir, err := vectors.Dir()
+	if err != nil {
+		return nil
+	}
 	if _, err := os.Stat(dir); err != nil {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pssession/pssession/internal/vectors"
 	"github.com/pssession/pssession/remote/psrp/clixml"
 )
 
@@ -122,7 +123,7 @@ func (r *serverReplay) serverSent(p vectorPayload) {
 }
 
 func TestServerReplayClientRequests(t *testing.T) {
-	for _, file := range vectorFiles(t) {
+	for _, file := range vectors.Files(t) {
 		name := strings.TrimSuffix(filepath.Base(file), ".yml")
 		t.Run(name, func(t *testing.T) {
 			payloads, err := loadVectorPayloads(file)

@@ -7,13 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
-	"testing"
 
-	"gopkg.in/yaml.v3"
+	"github.com/pssession/pssession/internal/vectors"
 )
 
 // XML namespaces of the WSMan elements that carry PSRP data.
@@ -23,46 +19,6 @@ const (
 	nsWSMan      = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
 	nsAddressing = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
 )
-
-// vectorsDir returns the folder of recorded Windows exchanges:
-// $PSSESSION_VECTORS, else ../shared/vectors/windows beside the module
-// root (CI clones the repository with shared/ next to it).
-func vectorsDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("PSSESSION_VECTORS"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "vectors", "windows")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// vectorFiles lists every *.yml of the vectors folder, sorted; it fails
-// the test when there is none.
-func vectorFiles(t testing.TB) []string {
-	t.Helper()
-	dir := vectorsDir(t)
-	files, err := filepath.Glob(filepath.Join(dir, "*.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatalf("no *.yml vectors in %s (set PSSESSION_VECTORS)", dir)
-	}
-	sort.Strings(files)
-	return files
-}
 
 // vectorPayload is the base64-decoded content of one WSMan element that
 // carries PSRP fragments.
@@ -78,15 +34,6 @@ type vectorPayload struct {
 // scope names the fragment stream a payload belongs to.
 func (p vectorPayload) scope() string {
 	return p.FromPeer + "/" + strings.ToUpper(p.ShellID) + "/" + strings.ToUpper(p.CommandID)
-}
-
-type vectorExchange struct {
-	Request  string `yaml:"request"`
-	Response string `yaml:"response"`
-}
-
-type vectorFile struct {
-	Messages []vectorExchange `yaml:"messages"`
 }
 
 // xmlNode is a generic XML element tree.
@@ -164,13 +111,9 @@ func (n *xmlNode) find(space, local string) []*xmlNode {
 // in wire order. Exchanges with a resource URI other than PowerShell's
 // (WinRS cmd shells) carry no PSRP and are skipped.
 func loadVectorPayloads(file string) ([]vectorPayload, error) {
-	raw, err := os.ReadFile(file)
+	vf, err := vectors.Load(file)
 	if err != nil {
 		return nil, err
-	}
-	var vf vectorFile
-	if err := yaml.Unmarshal(raw, &vf); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(file), err)
 	}
 	var out []vectorPayload
 	for i, ex := range vf.Messages {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pssession/pssession/internal/vectors"
 	"github.com/pssession/pssession/remote/psrp/clixml"
 )
 
@@ -24,7 +25,7 @@ type decodedVector struct {
 // the same fragments, and checks the content that is known.
 func TestWindowsVectors(t *testing.T) {
 	var total, exact int
-	for _, file := range vectorFiles(t) {
+	for _, file := range vectors.Files(t) {
 		name := strings.TrimSuffix(filepath.Base(file), ".yml")
 		t.Run(name, func(t *testing.T) {
 			payloads, err := loadVectorPayloads(file)
