@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/pssession/pssession/internal/vectors"
 )
 
 // fuzzSeeds are hand-written edge cases for FuzzDecode.
@@ -109,8 +110,8 @@ func FuzzEscape(f *testing.F) {
 // vectorBodies returns every non-empty message body of the vectors, or
 // nil when they are not available.
 func vectorBodies() [][]byte {
-	dir := findVectorsDir()
-	if dir == "" {
+	dir, err := vectors.Dir()
+	if err != nil {
 		return nil
 	}
 	msgs, err := cachedVectorMessages(dir)

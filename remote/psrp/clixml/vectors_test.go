@@ -5,14 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"sync"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"github.com/pssession/pssession/internal/vectors"
 )
 
 // vectorMessage is one PSRP message found in a recorded WinRM exchange.
@@ -27,46 +26,6 @@ func (m vectorMessage) String() string {
 	return fmt.Sprintf("%s %s type 0x%08X", m.File, m.Where, m.Type)
 }
 
-// vectorsDir finds the recorded Windows exchanges: $PSSESSION_VECTORS, or
-// testdata/vectors/windows or ../shared/vectors/windows next to the module
-// root (CI clones the repository with shared/ beside it). Missing vectors
-// fail the test rather than skip it.
-func vectorsDir(t testing.TB) string {
-	t.Helper()
-	if d := findVectorsDir(); d != "" {
-		return d
-	}
-	t.Fatal("recorded Windows vectors not found: set PSSESSION_VECTORS or put shared/vectors/windows beside the module root")
-	return ""
-}
-
-func findVectorsDir() string {
-	if d := os.Getenv("PSSESSION_VECTORS"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			for _, c := range []string{"testdata/vectors/windows", "../shared/vectors/windows"} {
-				p := filepath.Join(dir, c)
-				if st, err := os.Stat(p); err == nil && st.IsDir() {
-					return p
-				}
-			}
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	return ""
-}
-
 // psrpPayload matches the WSMan elements that carry base64 PSRP fragments.
 var psrpPayload = regexp.MustCompile(`<(creationXml|connectXml|connectResponseXml|rsp:Arguments|rsp:Stream)\b[^>]*>([A-Za-z0-9+/=\s]+)</`)
 
@@ -75,7 +34,11 @@ var psrpPayload = regexp.MustCompile(`<(creationXml|connectXml|connectResponseXm
 // reassembled per ObjectId → message (2.2.1, 40-byte header) → data.
 func loadVectorMessages(t testing.TB) []vectorMessage {
 	t.Helper()
-	msgs, err := cachedVectorMessages(vectorsDir(t))
+	dir, err := vectors.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := cachedVectorMessages(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,18 +77,9 @@ func readVectorMessages(dir string) ([]vectorMessage, error) {
 	sort.Strings(files)
 	var out []vectorMessage
 	for _, f := range files {
-		raw, err := os.ReadFile(f)
+		doc, err := vectors.Load(f)
 		if err != nil {
 			return nil, err
-		}
-		var doc struct {
-			Messages []struct {
-				Request  string `yaml:"request"`
-				Response string `yaml:"response"`
-			} `yaml:"messages"`
-		}
-		if err := yaml.Unmarshal(raw, &doc); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		for i, m := range doc.Messages {
 			for _, part := range []struct{ where, env string }{{"request", m.Request}, {"response", m.Response}} {
