@@ -3,14 +3,12 @@ package endpoint
 import (
 	"bytes"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/pssession/pssession/internal/vectors"
 	"github.com/pssession/pssession/remote/wsman"
 )
 
@@ -191,19 +189,14 @@ func TestDefaultIdleTimeout(t *testing.T) {
 // FuzzParseRequest feeds request envelopes (seeded with every request of
 // the recorded Windows exchanges) to the parser: it must never panic.
 func FuzzParseRequest(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join(vectorsDir(), "*.yml"))
+	var files []string
+	if dir, err := vectors.Dir(); err == nil {
+		files, _ = filepath.Glob(filepath.Join(dir, "*.yml"))
+	}
 	seen := map[string]bool{}
 	for _, file := range files {
-		data, err := os.ReadFile(file)
+		v, err := vectors.Load(file)
 		if err != nil {
-			continue
-		}
-		var v struct {
-			Messages []struct {
-				Request string `yaml:"request"`
-			} `yaml:"messages"`
-		}
-		if yaml.Unmarshal(data, &v) != nil {
 			continue
 		}
 		for _, m := range v.Messages {

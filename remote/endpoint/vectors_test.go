@@ -3,7 +3,6 @@ package endpoint
 import (
 	"encoding/base64"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -11,62 +10,15 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pssession/pssession/internal/vectors"
 	"github.com/pssession/pssession/remote/psrp"
-	"gopkg.in/yaml.v3"
 )
 
-// vectorsDir returns the recorded Windows exchanges: $PSSESSION_VECTORS,
-// else shared/vectors/windows beside the module root (CI clones the
-// repository with shared/ next to it).
-func vectorsDir() string {
-	if d := os.Getenv("PSSESSION_VECTORS"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "vectors", "windows")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
-// vectorFiles lists the recorded exchanges; without them the test cannot
-// run, which is an error in CI.
-func vectorFiles(t *testing.T) []string {
+// loadVector reads one recorded exchange file.
+func loadVector(t *testing.T, file string) []vectors.Message {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(vectorsDir(), "*.yml"))
-	if err != nil || len(files) == 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no recorded vectors in %q", vectorsDir())
-		}
-		t.Skipf("no recorded vectors in %q", vectorsDir())
-	}
-	return files
-}
-
-type vectorMessage struct {
-	Request  string `yaml:"request"`
-	Response string `yaml:"response"`
-}
-
-func loadVector(t *testing.T, file string) []vectorMessage {
-	t.Helper()
-	data, err := os.ReadFile(file)
+	v, err := vectors.Load(file)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct {
-		Messages []vectorMessage `yaml:"messages"`
-	}
-	if err := yaml.Unmarshal(data, &v); err != nil {
 		t.Fatal(err)
 	}
 	return v.Messages
@@ -128,7 +80,7 @@ var resourceRE = regexp.MustCompile(`ResourceURI[^>]*>([^<]*)<`)
 // before the pool was Opened (SESSION_CAPABILITY, APPLICATION_PRIVATE_DATA,
 // RUNSPACEPOOL_STATE).
 func TestReplayPowerShellCreate(t *testing.T) {
-	for _, file := range vectorFiles(t) {
+	for _, file := range vectors.Files(t) {
 		msgs := loadVector(t, file)
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			_, srv := newTestServer(t, Config{Configurations: []string{"JEARole"}})
@@ -206,7 +158,7 @@ func without(list []string, drop string) []string {
 // the server-chosen ShellId and CommandId, and checks that each response
 // has the body element Windows answered with.
 func TestReplayWinRS(t *testing.T) {
-	for _, file := range vectorFiles(t) {
+	for _, file := range vectors.Files(t) {
 		msgs := loadVector(t, file)
 		if len(msgs) == 0 || !strings.Contains(msgs[0].Request, "<wsman:ResourceURI s:mustUnderstand=\"true\">"+resourceCmd+"<") {
 			continue
