@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pssession/pssession/remote/wsman/transport"
 )
 
 // fakeClock is a Clock the test advances by hand.
@@ -90,6 +92,29 @@ func newTestServer(t testing.TB, cfg Config) (*Handler, *httptest.Server) {
 		h.Close()
 	})
 	return h, srv
+}
+
+// newAuthServer serves a default Handler behind transport.NewServerAuth
+// with auth on loopback, over TLS when useTLS.
+func newAuthServer(t testing.TB, auth transport.ServerConfig, useTLS bool) *httptest.Server {
+	t.Helper()
+	h := New(Config{})
+	sa, err := transport.NewServerAuth(h, auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(sa)
+	srv.Config.ConnContext = sa.ConnContext
+	if useTLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(func() {
+		srv.Close()
+		h.Close()
+	})
+	return srv
 }
 
 // node is a minimal DOM for checking responses.

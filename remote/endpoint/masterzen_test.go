@@ -3,7 +3,6 @@ package endpoint
 import (
 	"context"
 	"encoding/pem"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"testing"
@@ -51,18 +50,7 @@ func hostPort(t *testing.T, raw string) (string, int) {
 }
 
 func TestMasterzenBasicOverHTTPS(t *testing.T) {
-	h := New(Config{})
-	sa, err := transport.NewServerAuth(h, transport.ServerConfig{Users: map[string]string{"vagrant": "Passw0rd!"}, Schemes: []string{"basic"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(sa)
-	srv.Config.ConnContext = sa.ConnContext
-	srv.StartTLS()
-	t.Cleanup(func() {
-		srv.Close()
-		h.Close()
-	})
+	srv := newAuthServer(t, transport.ServerConfig{Users: map[string]string{"vagrant": "Passw0rd!"}, Schemes: []string{"basic"}}, true)
 	host, port := hostPort(t, srv.URL)
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	client, err := winrm.NewClient(winrm.NewEndpoint(host, port, true, false, ca, nil, nil, 30*time.Second), "vagrant", "Passw0rd!")
@@ -75,18 +63,7 @@ func TestMasterzenBasicOverHTTPS(t *testing.T) {
 }
 
 func TestMasterzenNTLMEncryptedOverHTTP(t *testing.T) {
-	h := New(Config{})
-	sa, err := transport.NewServerAuth(h, transport.ServerConfig{Users: map[string]string{"vagrant": "Passw0rd!"}, Schemes: []string{"negotiate"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(sa)
-	srv.Config.ConnContext = sa.ConnContext
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Close()
-		h.Close()
-	})
+	srv := newAuthServer(t, transport.ServerConfig{Users: map[string]string{"vagrant": "Passw0rd!"}, Schemes: []string{"negotiate"}}, false)
 	host, port := hostPort(t, srv.URL)
 	params := *winrm.DefaultParameters
 	params.TransportDecorator = func() winrm.Transporter {

@@ -1,7 +1,6 @@
 package endpoint
 
 import (
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,19 +25,8 @@ activate = 1
 
 func TestPywinrmNTLMEncryptedOverHTTP(t *testing.T) {
 	needPywinrm(t)
-	h := New(Config{})
-	sa, err := transport.NewServerAuth(h, transport.ServerConfig{
-		Users: map[string]string{`WORKGROUP\vagrant`: "Passw0rd!"}, Schemes: []string{"negotiate"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(sa)
-	srv.Config.ConnContext = sa.ConnContext
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Close()
-		h.Close()
-	})
+	srv := newAuthServer(t, transport.ServerConfig{
+		Users: map[string]string{`WORKGROUP\vagrant`: "Passw0rd!"}, Schemes: []string{"negotiate"}}, false)
 	conf := filepath.Join(t.TempDir(), "openssl.cnf")
 	if err := os.WriteFile(conf, []byte(opensslLegacyConf), 0o600); err != nil {
 		t.Fatal(err)
