@@ -340,6 +340,7 @@ func invokeOne(ctx context.Context, f *Factory, o *InvokeOptions, target, passwo
 	}
 	var sess *closingSession
 	var err error
+	var runErr error // the pipeline's error, for the deferred session handling
 	openCtx, cancelOpen := context.WithTimeout(ctx, o.Conn.OpenTimeout)
 	switch {
 	case o.Session != "":
@@ -354,6 +355,18 @@ func invokeOne(ctx context.Context, f *Factory, o *InvokeOptions, target, passwo
 			defer func() {
 				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 				defer cancel()
+				var lost *session.ConnectionLostError
+				if errors.As(runErr, &lost) {
+					// The network is gone: the server keeps the session,
+					// and the command keeps running there.
+					sess.release()
+					st.Update(rec.Name, func(x *store.Session) {
+						x.State, x.DisconnectedAt = stateDisconnected, time.Now().UTC()
+						x.CommandID, x.CommandText = lost.CommandID, firstLine(script)
+					})
+					r.WriteErrorText(fmt.Sprintf("pssession: the session %q is kept on the server; collect the output with: pssession receive %s (or continue with: pssession enter %s)", rec.Name, rec.Name, rec.Name))
+					return
+				}
 				if err := disconnectAndSave(dctx, st, rec.Name, sess, conn, rec.CommandID, rec.CommandText); err != nil {
 					r.WriteErrorText("keeping the session: " + err.Error())
 				}
@@ -393,6 +406,7 @@ func invokeOne(ctx context.Context, f *Factory, o *InvokeOptions, target, passwo
 
 	spec := ScriptPipeline(script, toArgs(o.Args), width, r.Mode == shell.OutputText && sess.HasOutString(ctx))
 	res, err := sess.Run(ctx, session.RunRequest{Spec: spec, CommandLine: firstLine(script), OnEvent: r.Event})
+	runErr = err
 	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, session.ErrAbandoned)) {
 		// Interrupted (SIGINT/SIGTERM): the remote pipeline was stopped;
 		// the deferred close removes the session.

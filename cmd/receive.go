@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -51,9 +52,6 @@ func runReceive(ctx context.Context, f *Factory, o *ReceiveOptions, ref string) 
 	if err != nil {
 		return usageError{err}
 	}
-	if rec.CommandID == "" {
-		return fmt.Errorf("the session %q has no command left running to receive", rec.Name)
-	}
 	password, err := o.Conn.password(f, "Password: ")
 	if err != nil {
 		return err
@@ -66,6 +64,20 @@ func runReceive(ctx context.Context, f *Factory, o *ReceiveOptions, ref string) 
 		return &ExitError{Code: ExitConnection, Err: err}
 	}
 	conn := savedConn(rec, o.Conn)
+	if rec.CommandID == "" {
+		// A client that died mid-command recorded nothing: the server's
+		// command list says what kept running (shared/PROTOCOL.md §4).
+		if cmds, err := s.wsman.EnumerateCommands(ctx, rec.ShellID); err == nil && len(cmds) > 0 {
+			rec.CommandID = strings.ToUpper(cmds[len(cmds)-1].CommandID)
+			rec.CommandText = cmds[len(cmds)-1].CommandLine
+		}
+	}
+	if rec.CommandID == "" {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		disconnectAndSave(dctx, st, rec.Name, s, conn, "", "")
+		return fmt.Errorf("the session %q has no command left to receive", rec.Name)
+	}
 	res, rerr := s.Attach(ctx, rec.CommandID, true, session.RunRequest{OnEvent: r.Event})
 	r.Flush()
 	cmdID, cmdText := "", ""

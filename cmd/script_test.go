@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -37,7 +38,9 @@ func TestMain(m *testing.M) {
 // serveEndpoint serves the scripted engine behind NTLM (sealed HTTP) and
 // Basic, with user LAB\alice / Passw0rd!, on 127.0.0.1:0.
 func serveEndpoint() (addr string, stop func(), err error) {
-	h := endpoint.New(endpoint.Config{Engine: endpoint.Scripted{}, Machine: "WIN-TEST"})
+	// A short client timeout lets tests see a killed client's session
+	// disconnected quickly.
+	h := endpoint.New(endpoint.Config{Engine: endpoint.Scripted{}, Machine: "WIN-TEST", ClientTimeout: 2 * time.Second})
 	sa, err := transport.NewServerAuth(h, transport.ServerConfig{Users: map[string]string{`LAB\alice`: "Passw0rd!"}})
 	if err != nil {
 		return "", nil, err

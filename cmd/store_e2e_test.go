@@ -159,3 +159,47 @@ func TestSecondInvokeWaitsForBusySession(t *testing.T) {
 		t.Fatalf("first: %v", err)
 	}
 }
+
+// TestReceiveAfterClientKilled: a client running a long command in a saved
+// session is killed with SIGKILL; the server keeps the session (it sees
+// its client gone and disconnects it) and `receive` from a new process
+// prints all of the command's output, in order, once.
+func TestReceiveAfterClientKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	addr, stop, err := serveEndpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	env := []string{"PSSESSION_PASSWORD=Passw0rd!", "XDG_STATE_HOME=" + t.TempDir()}
+	if _, e, err := runBin(t, env, "new", addr, "-u", `LAB\alice`, "--name", "job"); err != nil {
+		t.Fatalf("new: %v %s", err, e)
+	}
+	victim := exec.Command(pssessionBinary(t), "invoke", "--session", "job", "--verbose", "-c",
+		"Write-Verbose started; Start-Sleep -Milliseconds 1500; Write-Output one; Write-Output two; Write-Output three")
+	victim.Env = append(os.Environ(), env...)
+	stderr, _ := victim.StderrPipe()
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() && !strings.Contains(sc.Text(), "VERBOSE: started") {
+	}
+	victim.Process.Kill() // SIGKILL: no chance to disconnect
+	victim.Wait()
+
+	out, e, err := runBin(t, env, "receive", "job")
+	if err != nil {
+		t.Fatalf("receive: %v %s", err, e)
+	}
+	if out != "one\ntwo\nthree\n" {
+		t.Fatalf("receive printed %q (stderr %q)", out, e)
+	}
+	// The session is kept, disconnected, for later use.
+	out, e, err = runBin(t, env, "invoke", "--session", "job", "-c", "Write-Output again")
+	if err != nil || strings.TrimSpace(out) != "again" {
+		t.Fatalf("after receive: %q %v %s", out, err, e)
+	}
+}

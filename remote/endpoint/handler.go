@@ -97,12 +97,17 @@ type Handler struct {
 	shells  map[string]*shell
 	enums   map[string]*enumeration
 	closed  bool
+	// clientSeen is when a PowerShell shell's client last had a request
+	// served successfully (failed Connect attempts of other clients do not
+	// count): the basis of ClientTimeout.
+	clientSeen map[string]time.Time
 }
 
 // New returns a Handler for cfg.
 func New(cfg Config) *Handler {
 	h := &Handler{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, machine: cfg.Machine, engine: cfg.Engine,
-		changed: make(chan struct{}), shells: map[string]*shell{}, enums: map[string]*enumeration{}}
+		changed: make(chan struct{}), shells: map[string]*shell{}, enums: map[string]*enumeration{},
+		clientSeen: map[string]time.Time{}}
 	if h.clock == nil {
 		h.clock = realClock{}
 	}
@@ -186,6 +191,7 @@ func (h *Handler) expireIdle() {
 			continue
 		}
 		if h.clientGoneLocked(s, now) {
+			delete(h.clientSeen, s.id)
 			h.log.Info("endpoint: client gone; shell disconnected", "shell", s.id, "owner", s.owner)
 			s.disconnected = true
 			s.disconnectedAt = now
@@ -197,6 +203,11 @@ func (h *Handler) expireIdle() {
 				}
 			}
 			h.notifyLocked()
+		}
+	}
+	for id := range h.clientSeen {
+		if h.shells[id] == nil {
+			delete(h.clientSeen, id)
 		}
 	}
 	if len(dead) > 0 {
@@ -219,7 +230,11 @@ func (h *Handler) clientGoneLocked(s *shell, now time.Time) bool {
 	if limit == 0 {
 		limit = DefaultClientTimeout
 	}
-	return now.Sub(s.lastActivity) > limit
+	since := s.created
+	if t := h.clientSeen[s.id]; t.After(since) {
+		since = t
+	}
+	return now.Sub(since) > limit
 }
 
 // notifyLocked wakes every waiting Receive; h.mu must be held.
@@ -378,7 +393,13 @@ func (h *Handler) dispatch(c *call) (string, *Fault) {
 	if s.kind == kindCmd {
 		return h.winrsDispatch(c, s)
 	}
-	return h.psDispatch(c, s)
+	body, f := h.psDispatch(c, s)
+	if f == nil {
+		h.mu.Lock()
+		h.clientSeen[s.id] = h.clock.Now()
+		h.mu.Unlock()
+	}
+	return body, f
 }
 
 // isPowerShell reports whether uri names a served PowerShell configuration.
