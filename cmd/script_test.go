@@ -40,7 +40,8 @@ func TestMain(m *testing.M) {
 func serveEndpoint() (addr string, stop func(), err error) {
 	// A short client timeout lets tests see a killed client's session
 	// disconnected quickly.
-	h := endpoint.New(endpoint.Config{Engine: endpoint.Scripted{}, Machine: "WIN-TEST", ClientTimeout: 2 * time.Second})
+	h := endpoint.New(endpoint.Config{Engine: endpoint.Scripted{}, Machine: "WIN-TEST", ClientTimeout: 2 * time.Second,
+		BufferLimit: 32 << 10})
 	sa, err := transport.NewServerAuth(h, transport.ServerConfig{Users: map[string]string{`LAB\alice`: "Passw0rd!"}})
 	if err != nil {
 		return "", nil, err
