@@ -3,10 +3,7 @@ package psrp
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/xml"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/pssession/pssession/internal/vectors"
@@ -36,77 +33,6 @@ func (p vectorPayload) scope() string {
 	return p.FromPeer + "/" + strings.ToUpper(p.ShellID) + "/" + strings.ToUpper(p.CommandID)
 }
 
-// xmlNode is a generic XML element tree.
-type xmlNode struct {
-	Name     xml.Name
-	Attrs    []xml.Attr
-	Children []*xmlNode
-	Text     string
-}
-
-func parseXMLTree(s string) (*xmlNode, error) {
-	dec := xml.NewDecoder(strings.NewReader(s))
-	var root *xmlNode
-	var stack []*xmlNode
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch tok := tok.(type) {
-		case xml.StartElement:
-			n := &xmlNode{Name: tok.Name, Attrs: tok.Attr}
-			if len(stack) > 0 {
-				top := stack[len(stack)-1]
-				top.Children = append(top.Children, n)
-			} else {
-				root = n
-			}
-			stack = append(stack, n)
-		case xml.EndElement:
-			stack = stack[:len(stack)-1]
-		case xml.CharData:
-			if len(stack) > 0 {
-				stack[len(stack)-1].Text += string(tok)
-			}
-		}
-	}
-	if root == nil {
-		return nil, errors.New("empty document")
-	}
-	return root, nil
-}
-
-func (n *xmlNode) attr(local string) string {
-	for _, a := range n.Attrs {
-		if a.Name.Local == local {
-			return a.Value
-		}
-	}
-	return ""
-}
-
-// walk calls fn for n and every descendant, depth first.
-func (n *xmlNode) walk(fn func(*xmlNode)) {
-	fn(n)
-	for _, c := range n.Children {
-		c.walk(fn)
-	}
-}
-
-func (n *xmlNode) find(space, local string) []*xmlNode {
-	var out []*xmlNode
-	n.walk(func(c *xmlNode) {
-		if c.Name.Space == space && c.Name.Local == local {
-			out = append(out, c)
-		}
-	})
-	return out
-}
-
 // loadVectorPayloads parses one vector file and returns its PSRP payloads
 // in wire order. Exchanges with a resource URI other than PowerShell's
 // (WinRS cmd shells) carry no PSRP and are skipped.
@@ -117,27 +43,27 @@ func loadVectorPayloads(file string) ([]vectorPayload, error) {
 	}
 	var out []vectorPayload
 	for i, ex := range vf.Messages {
-		req, err := parseXMLTree(ex.Request)
+		req, err := vectors.ParseXML([]byte(ex.Request))
 		if err != nil {
 			return nil, fmt.Errorf("message %d request: %w", i, err)
 		}
 		var resourceURI, action, shellID string
-		for _, n := range req.find(nsWSMan, "ResourceURI") {
+		for _, n := range req.Find(nsWSMan, "ResourceURI") {
 			resourceURI = strings.TrimSpace(n.Text)
 		}
-		for _, n := range req.find(nsAddressing, "Action") {
+		for _, n := range req.Find(nsAddressing, "Action") {
 			action = strings.TrimSpace(n.Text)
 		}
 		if !strings.Contains(resourceURI, "/powershell/") {
 			continue
 		}
-		for _, n := range req.find(nsWSMan, "Selector") {
-			if n.attr("Name") == "ShellId" {
+		for _, n := range req.Find(nsWSMan, "Selector") {
+			if n.Attr("Name") == "ShellId" {
 				shellID = strings.TrimSpace(n.Text)
 			}
 		}
-		for _, n := range req.find(nsShell, "Shell") {
-			if id := n.attr("ShellId"); id != "" {
+		for _, n := range req.Find(nsShell, "Shell") {
+			if id := n.Attr("ShellId"); id != "" {
 				shellID = id
 			}
 		}
@@ -156,22 +82,22 @@ func loadVectorPayloads(file string) ([]vectorPayload, error) {
 		}
 		// Client → server: creationXml, connectXml, Command Arguments, Send streams.
 		for _, name := range []string{"creationXml", "connectXml"} {
-			for _, n := range req.find(nsPowerShell, name) {
+			for _, n := range req.Find(nsPowerShell, name) {
 				if err := add(fmt.Sprintf("message %d request %s", i, name), "client", "", n.Text); err != nil {
 					return nil, err
 				}
 			}
 		}
-		for _, cl := range req.find(nsShell, "CommandLine") {
-			for _, n := range cl.find(nsShell, "Arguments") {
-				if err := add(fmt.Sprintf("message %d request Arguments", i), "client", cl.attr("CommandId"), n.Text); err != nil {
+		for _, cl := range req.Find(nsShell, "CommandLine") {
+			for _, n := range cl.Find(nsShell, "Arguments") {
+				if err := add(fmt.Sprintf("message %d request Arguments", i), "client", cl.Attr("CommandId"), n.Text); err != nil {
 					return nil, err
 				}
 			}
 		}
-		for _, send := range req.find(nsShell, "Send") {
-			for _, n := range send.find(nsShell, "Stream") {
-				if err := add(fmt.Sprintf("message %d request stream %s", i, n.attr("Name")), "client", n.attr("CommandId"), n.Text); err != nil {
+		for _, send := range req.Find(nsShell, "Send") {
+			for _, n := range send.Find(nsShell, "Stream") {
+				if err := add(fmt.Sprintf("message %d request stream %s", i, n.Attr("Name")), "client", n.Attr("CommandId"), n.Text); err != nil {
 					return nil, err
 				}
 			}
@@ -179,18 +105,18 @@ func loadVectorPayloads(file string) ([]vectorPayload, error) {
 		if ex.Response == "" {
 			continue
 		}
-		resp, err := parseXMLTree(ex.Response)
+		resp, err := vectors.ParseXML([]byte(ex.Response))
 		if err != nil {
 			return nil, fmt.Errorf("message %d response: %w", i, err)
 		}
-		for _, n := range resp.find(nsPowerShell, "connectResponseXml") {
+		for _, n := range resp.Find(nsPowerShell, "connectResponseXml") {
 			if err := add(fmt.Sprintf("message %d response connectResponseXml", i), "server", "", n.Text); err != nil {
 				return nil, err
 			}
 		}
-		for _, rr := range resp.find(nsShell, "ReceiveResponse") {
-			for j, n := range rr.find(nsShell, "Stream") {
-				if err := add(fmt.Sprintf("message %d response stream %d %s", i, j, n.attr("Name")), "server", n.attr("CommandId"), n.Text); err != nil {
+		for _, rr := range resp.Find(nsShell, "ReceiveResponse") {
+			for j, n := range rr.Find(nsShell, "Stream") {
+				if err := add(fmt.Sprintf("message %d response stream %d %s", i, j, n.Attr("Name")), "server", n.Attr("CommandId"), n.Text); err != nil {
 					return nil, err
 				}
 			}
