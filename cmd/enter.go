@@ -142,7 +142,8 @@ backtick) continues on a ">> " line; an empty line there submits it.
 clear, cls and Clear-Host clear the local screen.
 
 When standard input is not a terminal, its lines are run one statement at a
-time with no prompt, and the exit status is:
+time with no prompt (Read-Host and other prompts fail, as nobody can answer
+them), and the exit status is:
   N    a script called "exit N"
   1    otherwise, the last statement failed or wrote an error record
   0    otherwise
@@ -271,7 +272,7 @@ func enterInteractive(ctx context.Context, f *Factory, conn *ConnOptions, t ente
 	cancelOpen()
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() == nil {
-			err = errors.New("interrupted while connecting")
+			return &ExitError{Code: 130, Err: errors.New("interrupted while connecting")}
 		}
 		return &ExitError{Code: ExitConnection, Err: errors.New(describeError(err))}
 	}
