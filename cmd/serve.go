@@ -3,19 +3,12 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -228,36 +221,15 @@ func serveCertificate(f *Factory, opts *serveOptions) (tls.Certificate, error) {
 		}
 		return cert, nil
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("serve: %w", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("serve: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "pssession serve"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, certPEM, err := transport.SelfSignedCert("localhost", "127.0.0.1", "::1")
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("serve: %w", err)
 	}
 	pemPath := filepath.Join(os.TempDir(), fmt.Sprintf("pssession-serve-%d.pem", os.Getpid()))
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	if err := os.WriteFile(pemPath, certPEM, 0o644); err != nil {
 		return tls.Certificate{}, fmt.Errorf("serve: writing the certificate: %w", err)
 	}
-	sum := sha256.Sum256(der)
+	sum := sha256.Sum256(cert.Certificate[0])
 	fmt.Fprintf(f.IO.Out, "Self-signed certificate %s (SHA-256 %X); trust it with --ca-file %s\n", pemPath, sum, pemPath)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+	return cert, nil
 }
