@@ -16,12 +16,12 @@ func TestEnumerateShells(t *testing.T) {
 
 	names := func(r result) map[string]string {
 		out := map[string]string{}
-		for _, s := range r.root.find(nsShell, "Shell") {
-			out[s.first(nsShell, "ShellId").Text] = s.first(nsShell, "Name").Text
+		for _, s := range r.root.Find(nsShell, "Shell") {
+			out[s.First(nsShell, "ShellId").Text] = s.First(nsShell, "Name").Text
 			for _, el := range []string{"ResourceUri", "Owner", "State", "IdleTimeOut", "ShellInactivity", "BufferMode", "Locale",
 				"DataLocale", "CompressionMode", "Encoding", "ProfileLoaded", "MaxIdleTimeOut", "ClientIP", "ProcessId",
 				"InputStreams", "OutputStreams", "ShellRunTime", "MemoryUsed", "ChildProcesses"} {
-				if s.first(nsShell, el) == nil {
+				if s.First(nsShell, el) == nil {
 					t.Errorf("shell item lacks rsp:%s", el)
 				}
 			}
@@ -33,7 +33,7 @@ func TestEnumerateShells(t *testing.T) {
 	t.Run("optimized", func(t *testing.T) {
 		r := mustOK(t, post(t, srv, reqOpts{action: actionEnumerate, resource: resourceShell,
 			body: `<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>32000</wsman:MaxElements></wsen:Enumerate>`}))
-		if r.root.first(nsWSMan, "Items") == nil || r.root.first(nsWSMan, "EndOfSequence") == nil {
+		if r.root.First(nsWSMan, "Items") == nil || r.root.First(nsWSMan, "EndOfSequence") == nil {
 			t.Fatalf("no wsman:Items/EndOfSequence:\n%s", r.raw)
 		}
 		if d := cmp.Diff(want, names(r)); d != "" {
@@ -42,21 +42,21 @@ func TestEnumerateShells(t *testing.T) {
 	})
 	t.Run("pull", func(t *testing.T) {
 		r := mustOK(t, post(t, srv, reqOpts{action: actionEnumerate, resource: resourceShell, body: `<wsen:Enumerate/>`}))
-		ctx := strings.TrimSpace(r.root.first(nsEnum, "EnumerationContext").Text)
-		if ctx == "" || r.root.first(nsWSMan, "Items") != nil {
+		ctx := strings.TrimSpace(r.root.First(nsEnum, "EnumerationContext").Text)
+		if ctx == "" || r.root.First(nsWSMan, "Items") != nil {
 			t.Fatalf("want a bare context:\n%s", r.raw)
 		}
 		got := map[string]string{}
 		for i := 0; ; i++ {
 			r = mustOK(t, post(t, srv, reqOpts{action: actionPull, resource: resourceShell,
 				body: `<wsen:Pull><wsen:EnumerationContext>` + ctx + `</wsen:EnumerationContext><wsen:MaxElements>2</wsen:MaxElements></wsen:Pull>`}))
-			if r.root.first(nsEnum, "Items") == nil {
+			if r.root.First(nsEnum, "Items") == nil {
 				t.Fatalf("no wsen:Items:\n%s", r.raw)
 			}
 			for k, v := range names(r) {
 				got[k] = v
 			}
-			if r.root.first(nsEnum, "EndOfSequence") != nil {
+			if r.root.First(nsEnum, "EndOfSequence") != nil {
 				break
 			}
 			if i > 3 {

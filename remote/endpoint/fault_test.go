@@ -77,16 +77,16 @@ func TestFaults(t *testing.T) {
 			if r.status != http.StatusInternalServerError {
 				t.Errorf("status %d, want 500", r.status)
 			}
-			sub := r.root.first(nsSOAP, "Subcode")
-			if sub == nil || strings.TrimSpace(sub.first(nsSOAP, "Value").Text) != tc.subcode {
+			sub := r.root.First(nsSOAP, "Subcode")
+			if sub == nil || strings.TrimSpace(sub.First(nsSOAP, "Value").Text) != tc.subcode {
 				t.Errorf("subcode %v, want %s\n%s", sub, tc.subcode, r.raw)
 			}
 			for _, el := range []string{"Reason", "Detail"} {
-				if r.root.first(nsSOAP, el) == nil {
+				if r.root.First(nsSOAP, el) == nil {
 					t.Errorf("fault has no s:%s", el)
 				}
 			}
-			if f := r.root.first(nsFault, "WSManFault"); f.attr("Machine") == "" || f.first(nsFault, "Message") == nil {
+			if f := r.root.First(nsFault, "WSManFault"); f.Attr("Machine") == "" || f.First(nsFault, "Message") == nil {
 				t.Errorf("WSManFault lacks Machine or f:Message\n%s", r.raw)
 			}
 		})
@@ -104,7 +104,7 @@ func postRaw(t *testing.T, url string, data []byte) result {
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		t.Fatal(err)
 	}
-	root, err := parseNode(buf.Bytes())
+	root, err := vectors.ParseXML(buf.Bytes())
 	if err != nil {
 		t.Fatalf("response does not parse: %v\n%s", err, buf.Bytes())
 	}
@@ -143,7 +143,7 @@ func TestReceiveTimesOut(t *testing.T) {
 	if r.faultCode() != "2150858793" || r.status != 500 {
 		t.Fatalf("fault %q status %d, want 2150858793 TimedOut\n%s", r.faultCode(), r.status, r.raw)
 	}
-	if sub := r.root.first(nsSOAP, "Subcode").first(nsSOAP, "Value").Text; sub != "w:TimedOut" {
+	if sub := r.root.First(nsSOAP, "Subcode").First(nsSOAP, "Value").Text; sub != "w:TimedOut" {
 		t.Errorf("subcode %s", sub)
 	}
 }
@@ -157,7 +157,7 @@ func TestIdleTimeoutExpiresShells(t *testing.T) {
 	get := func(id string) result {
 		return post(t, srv, reqOpts{action: actionGet, resource: resourceShell, shellID: id})
 	}
-	if it := mustOK(t, get(capped)).root.first(nsShell, "IdleTimeOut").Text; it != "PT90.000S" {
+	if it := mustOK(t, get(capped)).root.First(nsShell, "IdleTimeOut").Text; it != "PT90.000S" {
 		t.Errorf("capped IdleTimeOut %s, want PT90.000S", it)
 	}
 	clock.Advance(59 * time.Second)
@@ -177,7 +177,7 @@ func TestDefaultIdleTimeout(t *testing.T) {
 	c := winrsClient{t: t, srv: srv}
 	id := c.create("")
 	r := mustOK(t, post(t, srv, reqOpts{action: actionGet, resource: resourceShell, shellID: id}))
-	if it := r.root.first(nsShell, "IdleTimeOut").Text; it != "PT7200.000S" {
+	if it := r.root.First(nsShell, "IdleTimeOut").Text; it != "PT7200.000S" {
 		t.Fatalf("IdleTimeOut %s", it)
 	}
 	clock.Advance(7201 * time.Second)

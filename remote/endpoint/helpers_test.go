@@ -1,9 +1,7 @@
 package endpoint
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pssession/pssession/internal/vectors"
 	"github.com/pssession/pssession/remote/wsman/transport"
 )
 
@@ -117,81 +116,8 @@ func newAuthServer(t testing.TB, auth transport.ServerConfig, useTLS bool) *http
 	return srv
 }
 
-// node is a minimal DOM for checking responses.
-type node struct {
-	Name     xml.Name
-	Attr     []xml.Attr
-	Children []*node
-	Text     string
-}
-
-func parseNode(data []byte) (*node, error) {
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	var stack []*node
-	var root *node
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			n := &node{Name: t.Name, Attr: t.Attr}
-			if len(stack) > 0 {
-				p := stack[len(stack)-1]
-				p.Children = append(p.Children, n)
-			} else {
-				root = n
-			}
-			stack = append(stack, n)
-		case xml.EndElement:
-			stack = stack[:len(stack)-1]
-		case xml.CharData:
-			if len(stack) > 0 {
-				stack[len(stack)-1].Text += string(t)
-			}
-		}
-	}
-	if root == nil {
-		return nil, fmt.Errorf("empty document")
-	}
-	return root, nil
-}
-
-// find returns the descendants (depth first) named {ns}local.
-func (n *node) find(ns, local string) []*node {
-	var out []*node
-	var walk func(*node)
-	walk = func(m *node) {
-		for _, c := range m.Children {
-			if c.Name.Space == ns && c.Name.Local == local {
-				out = append(out, c)
-			}
-			walk(c)
-		}
-	}
-	walk(n)
-	return out
-}
-
-func (n *node) first(ns, local string) *node {
-	if f := n.find(ns, local); len(f) > 0 {
-		return f[0]
-	}
-	return nil
-}
-
-func (n *node) attr(name string) string {
-	for _, a := range n.Attr {
-		if a.Name.Local == name {
-			return a.Value
-		}
-	}
-	return ""
-}
+// node is an element of a parsed response (vectors.ParseXML).
+type node = vectors.Node
 
 // reqOpts describes a request envelope built by the tests the way pypsrp
 // and pywinrm build theirs.
@@ -258,8 +184,8 @@ type result struct {
 
 // faultCode returns the WSManFault Code, or "" for a non-fault.
 func (r result) faultCode() string {
-	if f := r.root.first(nsFault, "WSManFault"); f != nil {
-		return f.attr("Code")
+	if f := r.root.First(nsFault, "WSManFault"); f != nil {
+		return f.Attr("Code")
 	}
 	return ""
 }
@@ -284,12 +210,12 @@ func post(t testing.TB, srv *httptest.Server, o reqOpts) result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := parseNode(data)
+	root, err := vectors.ParseXML(data)
 	if err != nil {
 		t.Fatalf("%s response does not parse: %v\n%s", shortAction(o.action), err, data)
 	}
 	// Every response relates to its request.
-	if rel := root.first(nsAddressing, "RelatesTo"); o.messageID != "" && (rel == nil || rel.Text != o.messageID) {
+	if rel := root.First(nsAddressing, "RelatesTo"); o.messageID != "" && (rel == nil || rel.Text != o.messageID) {
 		t.Errorf("RelatesTo = %v, want %s", rel, o.messageID)
 	}
 	return result{status: resp.StatusCode, root: root, raw: string(data)}
@@ -316,8 +242,8 @@ func (c winrsClient) create(body string) string {
 	r := mustOK(c.t, post(c.t, c.srv, reqOpts{action: actionCreate, resource: resourceCmd, user: c.user,
 		options: map[string]string{"WINRS_NOPROFILE": "FALSE", "WINRS_CODEPAGE": "437"},
 		body:    `<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams>` + body + `</rsp:Shell>`}))
-	sel := r.root.first(nsWSMan, "Selector")
-	if sel == nil || sel.attr("Name") != "ShellId" {
+	sel := r.root.First(nsWSMan, "Selector")
+	if sel == nil || sel.Attr("Name") != "ShellId" {
 		c.t.Fatalf("no ShellId selector in\n%s", r.raw)
 	}
 	return sel.Text
@@ -332,7 +258,7 @@ func (c winrsClient) command(shell, cmd string, args ...string) string {
 	body += `</rsp:CommandLine>`
 	r := mustOK(c.t, post(c.t, c.srv, reqOpts{action: actionCommand, resource: resourceCmd, shellID: shell, user: c.user,
 		options: map[string]string{"WINRS_SKIP_CMD_SHELL": "False"}, body: body}))
-	return r.root.first(nsShell, "CommandId").Text
+	return r.root.First(nsShell, "CommandId").Text
 }
 
 // output receives until Done and returns stdout, stderr and the exit code.
@@ -342,20 +268,20 @@ func (c winrsClient) output(shell, id string) (stdout, stderr string, code strin
 		r := mustOK(c.t, post(c.t, c.srv, reqOpts{action: actionReceive, resource: resourceCmd, shellID: shell, user: c.user,
 			options: map[string]string{"WSMAN_CMDSHELL_OPTION_KEEPALIVE": "True"},
 			body:    `<rsp:Receive><rsp:DesiredStream CommandId="` + id + `">stdout stderr</rsp:DesiredStream></rsp:Receive>`}))
-		for _, s := range r.root.find(nsShell, "Stream") {
+		for _, s := range r.root.Find(nsShell, "Stream") {
 			d, err := base64.StdEncoding.DecodeString(s.Text)
 			if err != nil {
 				c.t.Fatal(err)
 			}
-			if s.attr("Name") == "stdout" {
+			if s.Attr("Name") == "stdout" {
 				stdout += string(d)
 			} else {
 				stderr += string(d)
 			}
 		}
-		st := r.root.first(nsShell, "CommandState")
-		if st != nil && st.attr("State") == commandStateDone {
-			return stdout, stderr, st.first(nsShell, "ExitCode").Text
+		st := r.root.First(nsShell, "CommandState")
+		if st != nil && st.Attr("State") == commandStateDone {
+			return stdout, stderr, st.First(nsShell, "ExitCode").Text
 		}
 	}
 	c.t.Fatal("command never finished")

@@ -108,7 +108,7 @@ func TestPowerShellDisconnectConnect(t *testing.T) {
 
 			r := mustOK(t, post(t, srv, reqOpts{action: actionGet, resource: resourceShell, shellID: c.shellID}))
 			for el, want := range map[string]string{"State": "Disconnected", "BufferMode": tc.mode, "IdleTimeOut": "PT600.000S", "Name": "work"} {
-				if got := r.root.first(nsShell, el).Text; got != want {
+				if got := r.root.First(nsShell, el).Text; got != want {
 					t.Errorf("%s = %q, want %q", el, got, want)
 				}
 			}
@@ -135,7 +135,7 @@ func TestPowerShellDisconnectConnect(t *testing.T) {
 				body: `<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>32000</wsman:MaxElements><wsman:Filter Dialect="` +
 					selectorFilterDialect + `"><wsman:SelectorSet><wsman:Selector Name="ShellId">` + c.shellID +
 					`</wsman:Selector></wsman:SelectorSet></wsman:Filter></wsen:Enumerate>`}))
-			if got := r.root.first(nsShell, "CommandId"); got == nil || got.Text != id {
+			if got := r.root.First(nsShell, "CommandId"); got == nil || got.Text != id {
 				t.Fatalf("command enumeration:\n%s", r.raw)
 			}
 
@@ -162,7 +162,7 @@ func TestPowerShellDisconnectConnect(t *testing.T) {
 				}
 			}
 			r = mustOK(t, post(t, srv, reqOpts{action: actionGet, resource: resourceShell, shellID: c.shellID}))
-			if s := r.root.first(nsShell, "State").Text; s != "Connected" {
+			if s := r.root.First(nsShell, "State").Text; s != "Connected" {
 				t.Errorf("State after Connect = %s", s)
 			}
 		})
@@ -271,7 +271,7 @@ func TestDisconnectedShellExpiresAfterItsIdleTimeout(t *testing.T) {
 	}
 	clock.Advance(50 * time.Second)
 	r := mustOK(t, get()) // a Get does not reset a disconnected shell's clock
-	if got := r.root.first(nsShell, "ShellInactivity").Text; got != "P0DT0H0M50S" {
+	if got := r.root.First(nsShell, "ShellInactivity").Text; got != "P0DT0H0M50S" {
 		t.Errorf("ShellInactivity %s", got)
 	}
 	clock.Advance(11 * time.Second)

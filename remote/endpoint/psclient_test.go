@@ -55,7 +55,7 @@ func openPS(t testing.TB, srv *httptest.Server, body string) *psClient {
 		options: map[string]string{"!protocolversion": "2.3"},
 		body: `<rsp:Shell ShellId="` + c.shellID + `"><rsp:InputStreams>stdin pr</rsp:InputStreams><rsp:OutputStreams>stdout</rsp:OutputStreams>` + body +
 			`<creationXml xmlns="http://schemas.microsoft.com/powershell">` + base64.StdEncoding.EncodeToString(d.Data) + `</creationXml></rsp:Shell>`}))
-	if got := r.root.first(nsShell, "ShellId").Text; got != c.shellID {
+	if got := r.root.First(nsShell, "ShellId").Text; got != c.shellID {
 		t.Fatalf("ShellId %s, want %s", got, c.shellID)
 	}
 	c.waitOpened()
@@ -90,9 +90,9 @@ func (c *psClient) receive(cmdID string) bool {
 	}
 	r := mustOK(c.t, post(c.t, c.srv, reqOpts{action: actionReceive, resource: resourceMSPowerShell, shellID: c.shellID, user: c.user,
 		options: map[string]string{"WSMAN_CMDSHELL_OPTION_KEEPALIVE": "True"}, body: `<rsp:Receive>` + ds + `</rsp:Receive>`}))
-	for _, s := range r.root.find(nsShell, "Stream") {
-		if s.attr("CommandId") != cmdID {
-			c.t.Fatalf("stream for command %q on a receive for %q", s.attr("CommandId"), cmdID)
+	for _, s := range r.root.Find(nsShell, "Stream") {
+		if s.Attr("CommandId") != cmdID {
+			c.t.Fatalf("stream for command %q on a receive for %q", s.Attr("CommandId"), cmdID)
 		}
 		data, err := base64.StdEncoding.DecodeString(s.Text)
 		if err != nil {
@@ -102,8 +102,8 @@ func (c *psClient) receive(cmdID string) bool {
 			c.t.Fatalf("client ReceiveData: %v", err)
 		}
 	}
-	st := r.root.first(nsShell, "CommandState")
-	return st != nil && st.attr("State") == commandStateDone
+	st := r.root.First(nsShell, "CommandState")
+	return st != nil && st.Attr("State") == commandStateDone
 }
 
 // start sends CREATE_PIPELINE for script and returns the pipeline.
@@ -299,7 +299,7 @@ func connectPS(t testing.TB, srv *httptest.Server, shellID string, pid clixml.GU
 	r := mustOK(t, post(t, srv, reqOpts{action: actionConnect, resource: resourceMSPowerShell, shellID: shellID,
 		options: map[string]string{"!protocolversion": "2.3"},
 		body:    `<rsp:Connect><connectXml xmlns="http://schemas.microsoft.com/powershell">` + base64.StdEncoding.EncodeToString(d.Data) + `</connectXml></rsp:Connect>`}))
-	resp := r.root.first(nsPowerShell, "connectResponseXml")
+	resp := r.root.First(nsPowerShell, "connectResponseXml")
 	if resp == nil {
 		t.Fatalf("no connectResponseXml in\n%s", r.raw)
 	}

@@ -31,7 +31,7 @@ func poolMessageTypes(t *testing.T, responses []*node) []string {
 	re := psrp.NewReassembler(psrp.Limits{})
 	var types []string
 	for _, r := range responses {
-		for _, s := range r.find(nsShell, "Stream") {
+		for _, s := range r.Find(nsShell, "Stream") {
 			data, err := base64.StdEncoding.DecodeString(s.Text)
 			if err != nil {
 				t.Fatal(err)
@@ -96,18 +96,18 @@ func TestReplayPowerShellCreate(t *testing.T) {
 				if r.status != http.StatusOK {
 					t.Fatalf("message %d: Create status %d\n%s", i, r.status, r.raw)
 				}
-				win, err := parseNode([]byte(m.Response))
+				win, err := vectors.ParseXML([]byte(m.Response))
 				if err != nil {
 					t.Fatal(err)
 				}
 				// Every field Windows returns is there (we add Name).
-				wantFields := childNames(win.first(nsShell, "Shell"))
-				gotFields := childNames(r.root.first(nsShell, "Shell"))
+				wantFields := childNames(win.First(nsShell, "Shell"))
+				gotFields := childNames(r.root.First(nsShell, "Shell"))
 				if missing := cmp.Diff(wantFields, without(gotFields, "Name")); missing != "" {
 					t.Errorf("rsp:Shell fields (-windows +ours):\n%s", missing)
 				}
-				shellID := win.first(nsWSMan, "Selector").Text
-				if got := r.root.first(nsWSMan, "Selector").Text; got != shellID {
+				shellID := win.First(nsWSMan, "Selector").Text
+				if got := r.root.First(nsWSMan, "Selector").Text; got != shellID {
 					t.Errorf("ShellId %s, Windows %s", got, shellID)
 				}
 				// Windows' pool-stream messages up to the Opened state.
@@ -116,8 +116,8 @@ func TestReplayPowerShellCreate(t *testing.T) {
 					if actionRE.FindStringSubmatch(next.Request)[1] != actionReceive || strings.Contains(next.Request, "CommandId=") {
 						break
 					}
-					n, err := parseNode([]byte(next.Response))
-					if err != nil || n.first(nsFault, "WSManFault") != nil {
+					n, err := vectors.ParseXML([]byte(next.Response))
+					if err != nil || n.First(nsFault, "WSManFault") != nil {
 						break
 					}
 					winRecv = append(winRecv, n)
@@ -180,13 +180,13 @@ func TestReplayWinRS(t *testing.T) {
 					// Our commands are not Windows commands: bound the wait.
 					req = regexp.MustCompile(`<wsman:OperationTimeout>[^<]*<`).ReplaceAllString(req, `<wsman:OperationTimeout>PT2S<`)
 				}
-				win, err := parseNode([]byte(m.Response))
+				win, err := vectors.ParseXML([]byte(m.Response))
 				if err != nil {
 					t.Fatal(err)
 				}
 				r := postRaw(t, srv.URL, []byte(req))
-				winBody, ourBody := win.first(nsSOAP, "Body"), r.root.first(nsSOAP, "Body")
-				if win.first(nsFault, "WSManFault") != nil || r.faultCode() != "" {
+				winBody, ourBody := win.First(nsSOAP, "Body"), r.root.First(nsSOAP, "Body")
+				if win.First(nsFault, "WSManFault") != nil || r.faultCode() != "" {
 					// Faults: both sides agree on the code, except Windows'
 					// provider errors for Windows-only commands and timeouts.
 					if wc := (result{root: win}).faultCode(); wc != r.faultCode() && wc != "2150858793" && r.faultCode() != "2150858793" {
@@ -199,12 +199,12 @@ func TestReplayWinRS(t *testing.T) {
 				}
 				switch action {
 				case actionCreate:
-					subst[win.first(nsWSMan, "Selector").Text] = r.root.first(nsWSMan, "Selector").Text
+					subst[win.First(nsWSMan, "Selector").Text] = r.root.First(nsWSMan, "Selector").Text
 				case actionCommand:
-					subst[win.first(nsShell, "CommandId").Text] = r.root.first(nsShell, "CommandId").Text
+					subst[win.First(nsShell, "CommandId").Text] = r.root.First(nsShell, "CommandId").Text
 				case actionReceive:
-					if st := r.root.first(nsShell, "CommandState"); st != nil && st.attr("State") == commandStateDone {
-						done[st.attr("CommandId")] = true
+					if st := r.root.First(nsShell, "CommandState"); st != nil && st.Attr("State") == commandStateDone {
+						done[st.Attr("CommandId")] = true
 					}
 				}
 			}
