@@ -37,6 +37,7 @@ type ConnOptions struct {
 	IdleTimeout        time.Duration
 	OperationTimeout   time.Duration
 	OpenTimeout        time.Duration
+	RetryTimeout       time.Duration
 	OutputBuffering    string
 	PasswordStdin      bool
 	Debug              bool
@@ -59,6 +60,7 @@ func (o *ConnOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 0, "server-side idle timeout of the session (0: server default)")
 	fs.DurationVar(&o.OperationTimeout, "operation-timeout", 20*time.Second, "WS-Man operation timeout (long-poll length)")
 	fs.DurationVar(&o.OpenTimeout, "open-timeout", 3*time.Minute, "time allowed to open the session")
+	fs.DurationVar(&o.RetryTimeout, "retry-timeout", 4*time.Minute, "how long to retry a dropped network connection before leaving the session disconnected (0: do not retry)")
 	fs.StringVar(&o.OutputBuffering, "output-buffering", "block", "output buffering while disconnected: block|drop")
 	fs.BoolVar(&o.PasswordStdin, "password-stdin", false, "read the password from the first line of standard input")
 	fs.BoolVar(&o.Debug, "debug", false, "log the wire exchange to stderr (secrets redacted)")

@@ -37,8 +37,10 @@ func dialClient(f *Factory, o *ConnOptions, target, password string) (*wsman.Cli
 		Password:         password,
 		AllowUnencrypted: o.AllowUnencrypted,
 		TLS:              transport.TLSConfig{CAFile: o.CAFile, InsecureSkipVerify: o.InsecureSkipVerify},
-		ResponseTimeout:  o.OperationTimeout + 30*time.Second,
-		Logger:           logger,
+		// A long-poll answers within the operation timeout; a response
+		// later than this margin means the connection is dead.
+		ResponseTimeout: o.OperationTimeout + max(5*time.Second, o.OperationTimeout/2),
+		Logger:          logger,
 	}
 	if o.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
@@ -66,6 +68,7 @@ func dialSession(ctx context.Context, f *Factory, o *ConnOptions, target, passwo
 	cfg.Transport = session.WSMan{C: c}
 	cfg.IdleTimeout = o.IdleTimeout
 	cfg.Logger = f.Logger
+	cfg.RetryTimeout = retryTimeout(o)
 	s, err := session.Open(ctx, cfg)
 	if err != nil {
 		closeFn()
@@ -86,4 +89,13 @@ type closingSession struct {
 func (c *closingSession) Close(ctx context.Context) error {
 	defer c.release()
 	return c.Session.Close(ctx)
+}
+
+// retryTimeout maps --retry-timeout to session.Config.RetryTimeout, where
+// a negative value disables retrying.
+func retryTimeout(o *ConnOptions) time.Duration {
+	if o.RetryTimeout <= 0 {
+		return -1
+	}
+	return o.RetryTimeout
 }

@@ -110,6 +110,7 @@ func connectSaved(ctx context.Context, f *Factory, st *store.Store, rec store.Se
 	}
 	cfg.Transport = session.WSMan{C: c}
 	cfg.Logger = f.Logger
+	cfg.RetryTimeout = retryTimeout(&o)
 	deadline := time.Now().Add(busyTimeout)
 	noticed := false
 	for {

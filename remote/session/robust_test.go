@@ -3,7 +3,6 @@ package session_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/pssession/pssession/internal/faultproxy"
 	"github.com/pssession/pssession/remote/endpoint"
 	"github.com/pssession/pssession/remote/psrp"
 	"github.com/pssession/pssession/remote/session"
@@ -18,113 +18,22 @@ import (
 	"github.com/pssession/pssession/remote/wsman/transport"
 )
 
-// dropProxy forwards TCP to a backend and can cut the network: close every
-// connection and refuse new ones until restored.
-type dropProxy struct {
-	ln      net.Listener
-	backend string
-
-	mu     sync.Mutex
-	down   bool
-	paused bool
-	resume *sync.Cond
-	conns  map[net.Conn]bool
-}
-
-// pipe copies src to dst, holding data while the proxy is blackholed (as
-// TCP does while packets are lost: they arrive once the network is back).
-func (p *dropProxy) pipe(dst, src net.Conn) {
-	buf := make([]byte, 32*1024)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			for p.paused {
-				p.resume.Wait()
-			}
-			p.mu.Unlock()
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// blackhole holds all traffic until unblackhole.
-func (p *dropProxy) blackhole() {
-	p.mu.Lock()
-	p.paused = true
-	p.mu.Unlock()
-}
-
-func (p *dropProxy) unblackhole() {
-	p.mu.Lock()
-	p.paused = false
-	p.resume.Broadcast()
-	p.mu.Unlock()
-}
-
-func newDropProxy(t *testing.T, backend string) *dropProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// newDropProxy starts a fault-injecting proxy to backend for one test.
+func newDropProxy(t *testing.T, backend string) *faultproxy.Proxy {
+	t.Helper()
+	p, err := faultproxy.New(backend)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &dropProxy{ln: ln, backend: backend, conns: map[net.Conn]bool{}}
-	p.resume = sync.NewCond(&p.mu)
-	t.Cleanup(func() { ln.Close(); p.unblackhole(); p.cut() })
-	go p.serve()
+	t.Cleanup(p.Close)
 	return p
-}
-
-func (p *dropProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		b, err := net.Dial("tcp", p.backend)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns[c], p.conns[b] = true, true
-		p.mu.Unlock()
-		go func() { p.pipe(b, c); b.Close(); c.Close() }()
-		go func() { p.pipe(c, b); c.Close(); b.Close() }()
-	}
-}
-
-func (p *dropProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		c.Close()
-	}
-	p.conns = map[net.Conn]bool{}
-}
-
-func (p *dropProxy) restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
 }
 
 func TestSessionSurvivesNetworkDrop(t *testing.T) {
 	srv := startServer(t)
 	backend := strings.TrimSuffix(strings.TrimPrefix(srv.url, "http://"), "/wsman")
 	proxy := newDropProxy(t, backend)
-	url := "http://" + proxy.ln.Addr().String() + "/wsman"
+	url := "http://" + proxy.Addr() + "/wsman"
 	tc, err := transport.New(transport.Config{URL: url, Auth: "negotiate", Username: `LAB\alice`, Password: "Passw0rd!"})
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +53,7 @@ func TestSessionSurvivesNetworkDrop(t *testing.T) {
 			notices = append(notices, msg)
 			mu.Unlock()
 			if strings.Contains(msg, "interrupted") {
-				proxy.restore()
+				proxy.Restore()
 			}
 		},
 	})
@@ -159,7 +68,7 @@ func TestSessionSurvivesNetworkDrop(t *testing.T) {
 		OnEvent: func(ev psrp.Event) {
 			c.event(ev)
 			if o, ok := ev.(psrp.PipelineOutput); ok && o.Value == "a" {
-				proxy.cut() // the network drops while the command runs
+				proxy.Cut() // the network drops while the command runs
 			}
 		},
 	})
@@ -183,7 +92,7 @@ func TestSessionGivesUpAfterRetryTimeout(t *testing.T) {
 	srv := startServer(t)
 	backend := strings.TrimSuffix(strings.TrimPrefix(srv.url, "http://"), "/wsman")
 	proxy := newDropProxy(t, backend)
-	url := "http://" + proxy.ln.Addr().String() + "/wsman"
+	url := "http://" + proxy.Addr() + "/wsman"
 	tc, err := transport.New(transport.Config{URL: url, Auth: "negotiate", Username: `LAB\alice`, Password: "Passw0rd!"})
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +107,7 @@ func TestSessionGivesUpAfterRetryTimeout(t *testing.T) {
 		Spec: psrp.PipelineSpec{Commands: []psrp.Command{{Cmd: "Write-Output a; Start-Sleep -Seconds 30", IsScript: true}}},
 		OnEvent: func(ev psrp.Event) {
 			if _, ok := ev.(psrp.PipelineOutput); ok {
-				proxy.cut()
+				proxy.Cut()
 			}
 		},
 	})
@@ -209,11 +118,11 @@ func TestSessionGivesUpAfterRetryTimeout(t *testing.T) {
 
 // proxiedClient returns a wsman client that reaches srv through a new
 // drop proxy.
-func proxiedClient(t *testing.T, srv *server, responseTimeout time.Duration) (*dropProxy, *wsman.Client) {
+func proxiedClient(t *testing.T, srv *server, responseTimeout time.Duration) (*faultproxy.Proxy, *wsman.Client) {
 	t.Helper()
 	backend := strings.TrimSuffix(strings.TrimPrefix(srv.url, "http://"), "/wsman")
 	proxy := newDropProxy(t, backend)
-	url := "http://" + proxy.ln.Addr().String() + "/wsman"
+	url := "http://" + proxy.Addr() + "/wsman"
 	tc, err := transport.New(transport.Config{URL: url, Auth: "negotiate", Username: `LAB\alice`, Password: "Passw0rd!",
 		ResponseTimeout: responseTimeout, DialTimeout: responseTimeout})
 	if err != nil {
@@ -244,8 +153,8 @@ func TestSessionRidesOutBlackhole(t *testing.T) {
 			c.event(ev)
 			if o, ok := ev.(psrp.PipelineOutput); ok && o.Value == "a" {
 				once.Do(func() {
-					proxy.blackhole()
-					time.AfterFunc(1500*time.Millisecond, proxy.unblackhole)
+					proxy.Blackhole()
+					time.AfterFunc(1500*time.Millisecond, proxy.Unblackhole)
 				})
 			}
 		},
@@ -280,7 +189,7 @@ func TestSessionLostThenRecovered(t *testing.T) {
 		OnEvent: func(ev psrp.Event) {
 			first.event(ev)
 			if o, ok := ev.(psrp.PipelineOutput); ok && o.Value == "a" {
-				proxy.blackhole()
+				proxy.Blackhole()
 			}
 		},
 	})
