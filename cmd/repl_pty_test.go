@@ -548,6 +548,12 @@ func TestEnterPTY(t *testing.T) {
 		c.line("")
 		c.expect(`^remembered\r\n`)
 		c.expect(promptRE)
+		c.send("\x12memb") // Ctrl+R: search the history
+		// readline shows the found line with the match underlined.
+		c.expect("> Write-Output remembered\b+\x1b\\[4mmemb\x1b\\[0m\r\n\x1b\\[Jbck-i-search: memb")
+		c.send("\r")
+		c.expect(`remembered\r\n`)
+		c.expect(promptRE)
 		c.line("exit")
 		c.wait()
 	})
