@@ -65,19 +65,10 @@ func openPS(t testing.TB, srv *httptest.Server, body string) *psClient {
 // waitOpened receives on the pool stream until the pool is Opened.
 func (c *psClient) waitOpened() {
 	c.t.Helper()
-	for range 20 {
-		c.receive("")
-		for {
-			ev, ok := c.pool.NextEvent()
-			if !ok {
-				break
-			}
-			if e, ok := ev.(psrp.PoolStateChanged); ok && e.State == psrp.PoolOpened {
-				return
-			}
-		}
-	}
-	c.t.Fatal("pool never opened")
+	c.untilPoolEvent(func(ev psrp.Event) bool {
+		e, ok := ev.(psrp.PoolStateChanged)
+		return ok && e.State == psrp.PoolOpened
+	})
 }
 
 // receive does one Receive and feeds the streams to the pool; it reports
