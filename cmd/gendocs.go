@@ -13,7 +13,7 @@ import (
 
 // manDate is the date printed in the generated man pages. It is fixed so that
 // regenerating them gives the same files (the CI staleness check).
-var manDate = time.Date(2026, time.November, 1, 0, 0, 0, 0, time.UTC)
+func manDate() time.Time { return time.Date(2026, time.November, 1, 0, 0, 0, 0, time.UTC) }
 
 func newGenDocsCmd(f *Factory) *cobra.Command {
 	var dir string
@@ -55,7 +55,7 @@ func genDocs(root *cobra.Command, dir string) error {
 	if err := doc.GenMarkdownTree(root, ref); err != nil {
 		return fmt.Errorf("generating the reference: %w", err)
 	}
-	date := manDate
+	date := manDate()
 	header := &doc.GenManHeader{Title: "PSSESSION", Section: "1", Source: "pssession", Manual: "pssession manual", Date: &date}
 	if err := doc.GenManTree(root, header, man); err != nil {
 		return fmt.Errorf("generating man pages: %w", err)
