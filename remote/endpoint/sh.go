@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 )
 
 // Sh is the demo engine: one persistent POSIX shell per runspace. Each
@@ -77,7 +76,7 @@ func (r *shRunspace) start() error {
 	p := exec.Command(r.path)
 	p.Dir = r.cwd
 	p.Env = append(os.Environ(), r.env...)
-	p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownProcessGroup(p)
 	stdin, err := p.StdinPipe()
 	if err != nil {
 		return fmt.Errorf("endpoint: sh engine: %w", err)
@@ -143,7 +142,7 @@ func (r *shRunspace) kill() {
 	if r.proc == nil {
 		return
 	}
-	_ = syscall.Kill(-r.proc.Process.Pid, syscall.SIGKILL)
+	_ = killGroup(r.proc.Process.Pid)
 	_ = r.stdin.Close()
 	for {
 		select {

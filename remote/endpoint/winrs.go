@@ -160,12 +160,12 @@ func (h *Handler) startProcess(ctx context.Context, s *shell, cmd *command, line
 	p := exec.CommandContext(ctx, "/bin/sh", "-c", line)
 	p.Dir = s.workdir
 	p.Env = append(os.Environ(), s.env...)
-	p.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownProcessGroup(p)
 	p.Cancel = func() error {
 		if p.Process == nil {
 			return nil
 		}
-		return syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
+		return killGroup(p.Process.Pid)
 	}
 	p.WaitDelay = 2 * time.Second
 	stdin, err := p.StdinPipe()
