@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -25,6 +26,9 @@ type enterOptions struct {
 	NoColor       bool
 	CancelTimeout time.Duration
 	BusyTimeout   time.Duration
+	// Name saves a new session under this name (enter HOST --name NAME):
+	// leaving disconnects and keeps it.
+	Name string
 }
 
 // target is what enter opens: how to open the session, how to leave it,
@@ -38,6 +42,10 @@ type enterTarget struct {
 	Open func(ctx context.Context, cfg session.Config) (*closingSession, error)
 	// Leave closes a temporary session, or disconnects and keeps a saved one.
 	Leave func(ctx context.Context, s *closingSession) error
+	// Resume, when set, runs once the session is open and before the first
+	// prompt: a saved session reattaches the command it left running and
+	// prints its buffered output.
+	Resume func(ctx context.Context, s *closingSession, r *shell.Renderer)
 }
 
 // runEnter resolves TARGET, a saved session's name or id or else a
@@ -78,22 +86,22 @@ func runEnter(ctx context.Context, f *Factory, o *enterOptions, fs *pflag.FlagSe
 	if err != nil {
 		return err
 	}
-	if rec == nil {
+	switch {
+	case rec == nil && o.Name != "":
+		if err := newSavedEnterTarget(f, o, ref, password, &t); err != nil {
+			return err
+		}
+	case rec == nil:
 		t.Open = func(ctx context.Context, cfg session.Config) (*closingSession, error) {
 			return dialSession(ctx, f, &o.Conn, ref, password, cfg)
 		}
-	} else {
+	default:
 		r := *rec
 		t.Open = func(ctx context.Context, cfg session.Config) (*closingSession, error) {
-			s, err := connectSaved(ctx, f, st, r, o.Conn, password, cfg, o.BusyTimeout)
-			if err != nil {
-				return nil, err
-			}
-			if err := waitForPendingCommand(ctx, f, s, r, o.BusyTimeout); err != nil {
-				disconnectAndSave(context.WithoutCancel(ctx), st, r.Name, s, savedConn(r, o.Conn), r.CommandID, r.CommandText)
-				return nil, err
-			}
-			return s, nil
+			return connectSaved(ctx, f, st, r, o.Conn, password, cfg, o.BusyTimeout)
+		}
+		t.Resume = func(ctx context.Context, s *closingSession, rd *shell.Renderer) {
+			resumePending(ctx, f, st, r, s, rd)
 		}
 	}
 	return enterInteractive(ctx, f, &o.Conn, t, o.NoColor, o.CancelTimeout)
@@ -170,6 +178,7 @@ func newEnterCmd(f *Factory) *cobra.Command {
 	fl.BoolVar(&o.NoColor, "no-color", false, "plain output, no colours (also with NO_COLOR or when stdout is not a terminal)")
 	fl.DurationVar(&o.CancelTimeout, "cancel-timeout", 10*time.Second, "how long Ctrl+C waits for a command to stop before abandoning it")
 	fl.DurationVar(&o.BusyTimeout, "busy-timeout", session.DefaultBusyTimeout, "how long to wait for a busy saved session")
+	fl.StringVar(&o.Name, "name", "", "save the new session under this name; leaving disconnects and keeps it")
 	o.Conn.AddFlags(fl)
 	return c
 }
@@ -287,6 +296,9 @@ func enterInteractive(ctx context.Context, f *Factory, conn *ConnOptions, t ente
 	}()
 	repl.Session = sess
 	completer.Session = sess
+	if t.Resume != nil {
+		t.Resume(ctx, sess, r)
+	}
 	if interactive {
 		if dir, err := history.DefaultDir(f.Getenv); err == nil {
 			repl.History = &history.Store{Dir: dir}
@@ -314,4 +326,72 @@ func enterInteractive(ctx context.Context, f *Factory, conn *ConnOptions, t ente
 		return &ExitError{Code: code}
 	}
 	return nil
+}
+
+// newSavedEnterTarget sets t up for `enter HOST --name NAME`: a new session
+// carrying NAME, saved once open, disconnected and kept on leaving.
+func newSavedEnterTarget(f *Factory, o *enterOptions, host, password string, t *enterTarget) error {
+	st, err := openStore(f)
+	if err != nil {
+		return err
+	}
+	if _, err := st.Find(o.Name); err == nil {
+		return usageError{fmt.Errorf("a saved session named %q already exists; enter it with: pssession enter %s", o.Name, o.Name)}
+	}
+	u, err := o.Conn.EndpointURL(host)
+	if err != nil {
+		return err
+	}
+	t.HistoryKey = history.Key(o.Name, "")
+	t.Open = func(ctx context.Context, cfg session.Config) (*closingSession, error) {
+		cfg.Name = o.Name
+		s, err := dialSession(ctx, f, &o.Conn, host, password, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := st.Add(recordFor(o.Name, &o.Conn, u, s.Session)); err != nil {
+			s.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
+		return s, nil
+	}
+	t.Leave = func(ctx context.Context, s *closingSession) error {
+		err := disconnectAndSave(ctx, st, o.Name, s, o.Conn, "", "")
+		if err == nil {
+			fmt.Fprintf(f.IO.ErrOut, "pssession: the session %q is disconnected and kept; enter it again with: pssession enter %s\n", o.Name, o.Name)
+		}
+		return err
+	}
+	return nil
+}
+
+// resumePending reattaches a saved session's command that kept running
+// while it was disconnected, printing what it buffered and what follows
+// before the first prompt (Connect-PSSession + Receive-PSSession).
+func resumePending(ctx context.Context, f *Factory, st *store.Store, rec store.Session, s *closingSession, r *shell.Renderer) {
+	cmdID := rec.CommandID
+	if cmdID == "" {
+		return
+	}
+	if cmds, err := s.wsman.EnumerateCommands(ctx, rec.ShellID); err == nil {
+		found := false
+		for _, c := range cmds {
+			found = found || strings.EqualFold(c.CommandID, cmdID)
+		}
+		if !found {
+			st.Update(rec.Name, func(x *store.Session) { x.CommandID, x.CommandText = "", "" })
+			return
+		}
+	}
+	fmt.Fprintf(f.IO.ErrOut, "pssession: reattaching to %q, which kept running while disconnected\n", rec.CommandText)
+	res, err := s.Attach(ctx, cmdID, true, session.RunRequest{OnEvent: r.Event})
+	r.Flush()
+	switch {
+	case err != nil:
+		r.WriteErrorText("pssession: reattaching: " + describeError(err))
+		return
+	case res.Error != nil:
+		r.WriteErrorText(res.Error.ConsoleText())
+	}
+	st.Update(rec.Name, func(x *store.Session) { x.CommandID, x.CommandText = "", "" })
 }
