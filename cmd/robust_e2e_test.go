@@ -131,9 +131,15 @@ func TestInvokeThroughNetworkFaults(t *testing.T) {
 			t.Fatalf("not recorded Disconnected:\n%s", list)
 		}
 		proxy.Unblackhole()
-		got, e, err := runBin(t, env, "receive", "web")
-		if err != nil || got != "b\n" {
-			t.Fatalf("receive: %q %v %s", got, err, e)
+		// A later `enter web` recovers the session: it reattaches the
+		// command, prints the rest of its output, then runs new lines.
+		cmd := exec.Command(pssessionBinary(t), "enter", "web")
+		cmd.Env = append(os.Environ(), env...)
+		cmd.Stdin = strings.NewReader("Write-Output again\n")
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil || stdout.String() != "b\nagain\n" {
+			t.Fatalf("enter after the loss: %q %v %s", stdout.String(), err, stderr.String())
 		}
 	})
 }
