@@ -362,7 +362,7 @@ func invokeOne(ctx context.Context, f *Factory, o *InvokeOptions, target, passwo
 					sess.release()
 					st.Update(rec.Name, func(x *store.Session) {
 						x.State, x.DisconnectedAt = stateDisconnected, time.Now().UTC()
-						x.CommandID, x.CommandText = lost.CommandID, firstLine(script)
+						x.CommandID, x.CommandText = lost.CommandID, session.CommandLineOf(script)
 					})
 					r.WriteErrorText(fmt.Sprintf("pssession: the session %q is kept on the server; collect the output with: pssession receive %s (or continue with: pssession enter %s)", rec.Name, rec.Name, rec.Name))
 					return
@@ -405,7 +405,7 @@ func invokeOne(ctx context.Context, f *Factory, o *InvokeOptions, target, passwo
 	}
 
 	spec := ScriptPipeline(script, toArgs(o.Args), width, r.Mode == shell.OutputText && sess.HasOutString(ctx))
-	res, err := sess.Run(ctx, session.RunRequest{Spec: spec, CommandLine: firstLine(script), OnEvent: r.Event})
+	res, err := sess.Run(ctx, session.RunRequest{Spec: spec, CommandLine: session.CommandLineOf(script), OnEvent: r.Event})
 	runErr = err
 	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, session.ErrAbandoned)) {
 		// Interrupted (SIGINT/SIGTERM): the remote pipeline was stopped;
@@ -462,17 +462,6 @@ func ScriptPipeline(script string, args []clixml.Value, width int, outString boo
 	return psrp.PipelineSpec{Commands: cmds, NoInput: true}
 }
 
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 256 {
-		s = s[:256]
-	}
-	return s
-}
-
 // startDisconnected starts the script in a new named session, saves it,
 // disconnects and returns (Invoke-Command -InDisconnectedSession).
 func startDisconnected(ctx context.Context, f *Factory, o *InvokeOptions, st *store.Store, sess *closingSession, target, script string, width int) (int, error) {
@@ -482,13 +471,13 @@ func startDisconnected(ctx context.Context, f *Factory, o *InvokeOptions, st *st
 		return ExitFailure, err
 	}
 	spec := ScriptPipeline(script, toArgs(o.Args), width, sess.HasOutString(ctx))
-	cmdID, err := sess.StartDetached(ctx, session.RunRequest{Spec: spec, CommandLine: firstLine(script)})
+	cmdID, err := sess.StartDetached(ctx, session.RunRequest{Spec: spec, CommandLine: session.CommandLineOf(script)})
 	if err != nil {
 		sess.Close(context.WithoutCancel(ctx))
 		st.Remove(o.Name)
 		return ExitConnection, err
 	}
-	if err := disconnectAndSave(context.WithoutCancel(ctx), st, o.Name, sess, o.Conn, cmdID, firstLine(script)); err != nil {
+	if err := disconnectAndSave(context.WithoutCancel(ctx), st, o.Name, sess, o.Conn, cmdID, session.CommandLineOf(script)); err != nil {
 		return ExitConnection, err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "pssession: started in the disconnected session %q; collect the output with: pssession receive %s\n", o.Name, o.Name)

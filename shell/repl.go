@@ -244,7 +244,7 @@ func (r *REPL) runStatement(ctx context.Context, stmt string, outString bool) (f
 	errorsBefore := r.Renderer.ErrorCount
 	res, err := r.Session.Run(runCtx, session.RunRequest{
 		Spec:        StatementPipeline(stmt, r.width(), outString),
-		CommandLine: firstLine(stmt),
+		CommandLine: session.CommandLineOf(stmt),
 		OnEvent:     r.Renderer.Event,
 	})
 	r.Renderer.Flush()
@@ -328,17 +328,6 @@ func drain(c <-chan struct{}) {
 			return
 		}
 	}
-}
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 256 {
-		s = s[:256]
-	}
-	return s
 }
 
 // PipeLines is the LineSource of a non-terminal stdin: one line per call,

@@ -130,3 +130,37 @@ func (r *retrier) succeeded() {
 		r.s.notice("the network connection was restored")
 	}
 }
+
+// longPoll receives on the pool stream (cmdID empty) or a command's stream
+// until ctx ends (nil) or onData reports done, feeding every packet to the
+// pool. Network drops are retried (robust connections); when the retry
+// window runs out the error is a *ConnectionLostError.
+func (s *Session) longPoll(ctx context.Context, cmdID string, onDone func(*Received)) error {
+	retry := s.newRetrier()
+	for ctx.Err() == nil {
+		rec, err := s.t.Receive(ctx, s.shellID, cmdID)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			if retry.failed(ctx, err) {
+				continue
+			}
+			if retry.gaveUp {
+				return &ConnectionLostError{CommandID: cmdID, Err: err}
+			}
+			return fmt.Errorf("session: receive: %w", err)
+		}
+		retry.succeeded()
+		for _, d := range rec.Data {
+			if err := s.pump(d, false); err != nil {
+				return err
+			}
+		}
+		if rec.Done && onDone != nil {
+			onDone(rec)
+			return nil
+		}
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +15,19 @@ import (
 // ErrBusy is returned when the session stayed busy with another pipeline
 // for longer than the busy timeout.
 var ErrBusy = errors.New("session: the session is busy running another command")
+
+// CommandLineOf is the command text WS-Man shows for a script in command
+// enumeration: its first line, at most 256 characters, as PowerShell sends.
+func CommandLineOf(script string) string {
+	s := strings.TrimSpace(script)
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 256 {
+		s = s[:256]
+	}
+	return s
+}
 
 // ErrAbandoned is returned when a stopped pipeline did not acknowledge the
 // stop within the cancel timeout and was left behind.
@@ -294,37 +308,14 @@ func (s *Session) finish(ctx context.Context, pl *psrp.ClientPipeline, r *run, r
 
 // receiveCommand long-polls the command's output until CommandState Done.
 func (s *Session) receiveCommand(ctx context.Context, cmdID string, r *run, res *Result) {
-	retry := s.newRetrier()
-	for ctx.Err() == nil {
-		rec, err := s.t.Receive(ctx, s.shellID, cmdID)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			if retry.failed(ctx, err) {
-				continue
-			}
-			if retry.gaveUp {
-				r.fail(&ConnectionLostError{CommandID: cmdID, Err: err})
-				return
-			}
-			r.fail(fmt.Errorf("session: receive: %w", err))
-			return
-		}
-		retry.succeeded()
-		for _, d := range rec.Data {
-			if err := s.pump(d, false); err != nil {
-				r.fail(err)
-				return
-			}
-		}
-		if rec.Done {
-			r.mu.Lock()
-			res.ExitCode = rec.ExitCode
-			r.mu.Unlock()
-			r.finish()
-			return
-		}
+	err := s.longPoll(ctx, cmdID, func(rec *Received) {
+		r.mu.Lock()
+		res.ExitCode = rec.ExitCode
+		r.mu.Unlock()
+		r.finish()
+	})
+	if err != nil {
+		r.fail(err)
 	}
 }
 

@@ -176,18 +176,9 @@ func Open(ctx context.Context, cfg Config) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	err = s.pool.Open()
-	var first *psrp.OutgoingData
-	if err == nil {
-		first = s.pool.DataToSend(s.t.MaxPayload())
-	}
-	s.mu.Unlock()
+	first, err := s.firstPacket(s.pool.Open)
 	if err != nil {
 		return nil, fmt.Errorf("session: open: %w", err)
-	}
-	if first == nil {
-		return nil, errors.New("session: open: nothing to send")
 	}
 	if err := s.t.Create(ctx, CreateRequest{
 		ShellID:     s.shellID,
@@ -222,13 +213,7 @@ func Connect(ctx context.Context, cfg Config, shellID string) (*Session, error) 
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	err = s.pool.Connect()
-	var first *psrp.OutgoingData
-	if err == nil {
-		first = s.pool.DataToSend(s.t.MaxPayload())
-	}
-	s.mu.Unlock()
+	first, err := s.firstPacket(s.pool.Connect)
 	if err != nil {
 		return nil, fmt.Errorf("session: connect: %w", err)
 	}
@@ -244,6 +229,21 @@ func Connect(ctx context.Context, cfg Config, shellID string) (*Session, error) 
 	}
 	s.startPoolReceiver()
 	return s, nil
+}
+
+// firstPacket runs op (Open or Connect) on the pool and returns the first
+// packet it queued: the creationXml or connectXml payload.
+func (s *Session) firstPacket(op func() error) (*psrp.OutgoingData, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := op(); err != nil {
+		return nil, err
+	}
+	d := s.pool.DataToSend(s.t.MaxPayload())
+	if d == nil {
+		return nil, errors.New("nothing to send")
+	}
+	return d, nil
 }
 
 // abandon deletes a shell whose open failed, best effort.
@@ -289,30 +289,8 @@ func (s *Session) startPoolReceiver() {
 	s.recvDone = make(chan struct{})
 	go func() {
 		defer close(s.recvDone)
-		retry := s.newRetrier()
-		for ctx.Err() == nil {
-			r, err := s.t.Receive(ctx, s.shellID, "")
-			if ctx.Err() != nil {
-				return
-			}
-			if err != nil {
-				if retry.failed(ctx, err) {
-					continue
-				}
-				if retry.gaveUp {
-					s.fail(&ConnectionLostError{Err: err})
-					return
-				}
-				s.fail(fmt.Errorf("session: pool receive: %w", err))
-				return
-			}
-			retry.succeeded()
-			for _, d := range r.Data {
-				if err := s.pump(d, false); err != nil {
-					s.fail(err)
-					return
-				}
-			}
+		if err := s.longPoll(ctx, "", nil); err != nil {
+			s.fail(err)
 		}
 	}()
 }
