@@ -73,11 +73,8 @@ func startPTYEndpoint(t *testing.T, engine endpoint.Engine) string {
 // startConsole runs pssession args on a new 120x40 pseudo-terminal.
 func startConsole(t *testing.T, env []string, args ...string) *console {
 	t.Helper()
-	bin, err := exec.LookPath("pssession")
-	if err != nil {
-		t.Fatalf("pssession is not on PATH (TestMain puts it there): %v", err)
-	}
-	cmd := exec.Command(bin, args...)
+	// The real binary, built from ./cmd/pssession.
+	cmd := exec.Command(pssessionBinary(t), args...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TERM=xterm",
 		"PSSESSION_PASSWORD=Passw0rd!", "XDG_STATE_HOME=" + t.TempDir()}, env...)
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: 120, Rows: 40})
@@ -485,7 +482,7 @@ func TestEnterPTY(t *testing.T) {
 	t.Run("Ctrl+D leaves and the temporary session is gone from the endpoint", func(t *testing.T) {
 		addr := startPTYEndpoint(t, endpoint.Scripted{}) // its own, to count sessions
 		list := func() string {
-			cmd := exec.Command("pssession", "list", "--computer", addr, "-u", `LAB\alice`)
+			cmd := exec.Command(pssessionBinary(t), "list", "--computer", addr, "-u", `LAB\alice`)
 			cmd.Env = append(os.Environ(), "PSSESSION_PASSWORD=Passw0rd!", "XDG_STATE_HOME="+t.TempDir())
 			out, err := cmd.CombinedOutput()
 			if err != nil {
@@ -515,7 +512,7 @@ func TestEnterPTY(t *testing.T) {
 		if code := c.wait(); code != 128+int(syscall.SIGTERM) {
 			t.Errorf("exit status %d, want %d", code, 128+int(syscall.SIGTERM))
 		}
-		cmd := exec.Command("pssession", "list", "--computer", addr, "-u", `LAB\alice`)
+		cmd := exec.Command(pssessionBinary(t), "list", "--computer", addr, "-u", `LAB\alice`)
 		cmd.Env = append(os.Environ(), "PSSESSION_PASSWORD=Passw0rd!", "XDG_STATE_HOME="+t.TempDir())
 		out, err := cmd.CombinedOutput()
 		if err != nil {
