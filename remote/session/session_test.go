@@ -32,7 +32,7 @@ func startServer(t *testing.T) *server {
 
 // startServerWith starts the endpoint with cfg (the scripted engine and a
 // machine name are filled in).
-func startServerWith(t *testing.T, cfg endpoint.Config) *server {
+func startServerWith(t testing.TB, cfg endpoint.Config) *server {
 	t.Helper()
 	cfg.Engine, cfg.Machine = endpoint.Scripted{}, "WIN-TEST"
 	h := endpoint.New(cfg)
@@ -48,7 +48,7 @@ func startServerWith(t *testing.T, cfg endpoint.Config) *server {
 	return &server{url: srv.URL + "/wsman"}
 }
 
-func (s *server) client(t *testing.T) *wsman.Client {
+func (s *server) client(t testing.TB) *wsman.Client {
 	t.Helper()
 	tc, err := transport.New(transport.Config{URL: s.url, Auth: "negotiate", Username: `LAB\alice`, Password: "Passw0rd!"})
 	if err != nil {
@@ -60,7 +60,7 @@ func (s *server) client(t *testing.T) *wsman.Client {
 	return c
 }
 
-func (s *server) open(t *testing.T, cfg session.Config) *session.Session {
+func (s *server) open(t testing.TB, cfg session.Config) *session.Session {
 	t.Helper()
 	cfg.Transport = session.WSMan{C: s.client(t)}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
