@@ -460,6 +460,9 @@ func (h *Handler) psReceive(c *call, s *shell) (string, *Fault) {
 // and reports Done once the final PIPELINE_STATE went out.
 func (h *Handler) psReceiveBody(cmdID string, queue *[]psrp.Fragment, p *psCommand, room int) string {
 	var b strings.Builder
+	// Base64 grows the fragments by 4/3; grow once rather than doubling
+	// through a response of up to the envelope size.
+	b.Grow(room/3*4 + 1024)
 	b.WriteString(`<rsp:ReceiveResponse>`)
 	attr := ""
 	if cmdID != "" {
@@ -477,12 +480,12 @@ func (h *Handler) psReceiveBody(cmdID string, queue *[]psrp.Fragment, p *psComma
 		packet = f.Append(packet)
 		n++
 		if f.End {
-			b.WriteString(`<rsp:Stream Name="stdout"` + attr + `>` + base64.StdEncoding.EncodeToString(packet) + `</rsp:Stream>`)
+			writeStream(&b, attr, packet)
 			packet = packet[:0]
 		}
 	}
 	if len(packet) > 0 {
-		b.WriteString(`<rsp:Stream Name="stdout"` + attr + `>` + base64.StdEncoding.EncodeToString(packet) + `</rsp:Stream>`)
+		writeStream(&b, attr, packet)
 	}
 	if p != nil {
 		p.sentPart = 0
@@ -498,6 +501,23 @@ func (h *Handler) psReceiveBody(cmdID string, queue *[]psrp.Fragment, p *psComma
 	b.WriteString(`</rsp:ReceiveResponse>`)
 	h.notifyLocked() // a blocked writer may continue
 	return b.String()
+}
+
+// writeStream appends one stdout rsp:Stream element carrying packet.
+func writeStream(b *strings.Builder, attr string, packet []byte) {
+	b.WriteString(`<rsp:Stream Name="stdout"`)
+	b.WriteString(attr)
+	b.WriteByte('>')
+	const raw = 3072 // a multiple of 3: no padding between chunks
+	enc := base64.StdEncoding
+	var chunk [raw / 3 * 4]byte
+	for len(packet) > 0 {
+		n := min(len(packet), raw)
+		enc.Encode(chunk[:], packet[:n])
+		b.Write(chunk[:enc.EncodedLen(n)])
+		packet = packet[n:]
+	}
+	b.WriteString(`</rsp:Stream>`)
 }
 
 // psDisconnect suspends the client side (MS-PSRP 3.1.5.3.16): commands keep

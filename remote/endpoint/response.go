@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/xml"
 	"fmt"
@@ -16,7 +17,7 @@ const envelopeOpen = `<s:Envelope xml:lang="en-US" xmlns:s="` + nsSOAP + `" xmln
 // envelope renders a whole response: header (Action, MessageID, To,
 // RelatesTo = the request's MessageID) and body content.
 func envelope(action, relatesTo, body string) []byte {
-	var b strings.Builder
+	var b bytes.Buffer // Bytes() without the copy []byte(Builder.String()) makes
 	b.Grow(len(envelopeOpen) + len(body) + 512)
 	b.WriteString(envelopeOpen)
 	b.WriteString(`<s:Header><a:Action>`)
@@ -32,7 +33,7 @@ func envelope(action, relatesTo, body string) []byte {
 	b.WriteString(`</s:Header><s:Body>`)
 	b.WriteString(body)
 	b.WriteString(`</s:Body></s:Envelope>`)
-	return []byte(b.String())
+	return b.Bytes()
 }
 
 // esc escapes text for element content and attribute values.

@@ -34,7 +34,10 @@ func startServer(t *testing.T) *server {
 // machine name are filled in).
 func startServerWith(t testing.TB, cfg endpoint.Config) *server {
 	t.Helper()
-	cfg.Engine, cfg.Machine = endpoint.Scripted{}, "WIN-TEST"
+	if cfg.Engine == nil {
+		cfg.Engine = endpoint.Scripted{}
+	}
+	cfg.Machine = "WIN-TEST"
 	h := endpoint.New(cfg)
 	t.Cleanup(func() { h.Close() })
 	sa, err := transport.NewServerAuth(h, transport.ServerConfig{Users: map[string]string{`LAB\alice`: "Passw0rd!"}})

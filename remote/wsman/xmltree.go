@@ -31,6 +31,7 @@ type node struct {
 // parseTree parses a whole document into nodes, with the limits above.
 func parseTree(b []byte) (*node, error) {
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	b, lifted := liftBase64(b)
 	d := xml.NewDecoder(bytes.NewReader(b))
 	var root *node
 	var stack []*node
@@ -73,7 +74,7 @@ func parseTree(b []byte) (*node, error) {
 			text = append(text, nil)
 		case xml.EndElement:
 			n := stack[len(stack)-1]
-			n.Text = string(text[len(text)-1])
+			n.Text = string(unlift(text[len(text)-1], lifted))
 			stack = stack[:len(stack)-1]
 			text = text[:len(text)-1]
 		case xml.CharData:
@@ -90,6 +91,79 @@ func parseTree(b []byte) (*node, error) {
 		return nil, errors.New("wsman: empty XML document")
 	}
 	return root, nil
+}
+
+// Long base64 text (the rsp:Stream payloads of a Receive, up to the
+// envelope size) is the bulk of a response, and encoding/xml reads
+// character data one byte at a time. liftBase64 takes such runs out of
+// the document before decoding, leaving a marker; unlift puts them back.
+// Base64 holds no '&' or '<', so the text is the same either way.
+const (
+	liftMin    = 256         // shorter runs stay in the document
+	liftMarker = "\uE000"    // private-use character around a run's index
+	liftGuard  = "<![CDATA[" // documents with CDATA or comments are left whole
+)
+
+// liftBase64 returns b with every run of at least liftMin base64
+// characters between '>' and '<' replaced by liftMarker+index+liftMarker,
+// and the runs. It returns b unchanged when b already holds the marker,
+// CDATA or a comment, or has no long run.
+func liftBase64(b []byte) ([]byte, [][]byte) {
+	if len(b) < liftMin || bytes.Contains(b, []byte(liftMarker)) || bytes.Contains(b, []byte(liftGuard)) || bytes.Contains(b, []byte("<!--")) {
+		return b, nil
+	}
+	var out []byte
+	var runs [][]byte
+	last := 0
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '>')
+		if j < 0 {
+			break
+		}
+		start := i + j + 1
+		end := start
+		for end < len(b) && isBase64(b[end]) {
+			end++
+		}
+		if end-start >= liftMin && end < len(b) && b[end] == '<' {
+			if out == nil {
+				out = make([]byte, 0, len(b)/8)
+			}
+			out = append(out, b[last:start]...)
+			out = append(out, liftMarker...)
+			out = fmt.Appendf(out, "%d", len(runs))
+			out = append(out, liftMarker...)
+			runs = append(runs, b[start:end])
+			last = end
+		}
+		i = max(end, start)
+	}
+	if runs == nil {
+		return b, nil
+	}
+	return append(out, b[last:]...), runs
+}
+
+func isBase64(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '='
+}
+
+// unlift returns the run text stands for when it is exactly a marker.
+func unlift(text []byte, runs [][]byte) []byte {
+	if len(runs) == 0 || !bytes.HasPrefix(text, []byte(liftMarker)) || !bytes.HasSuffix(text, []byte(liftMarker)) || len(text) < 2*len(liftMarker)+1 {
+		return text
+	}
+	idx := 0
+	for _, c := range text[len(liftMarker) : len(text)-len(liftMarker)] {
+		if c < '0' || c > '9' || idx > len(runs) {
+			return text
+		}
+		idx = idx*10 + int(c-'0')
+	}
+	if idx >= len(runs) {
+		return text
+	}
+	return runs[idx]
 }
 
 // is reports whether n is the element space:local.

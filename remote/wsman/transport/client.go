@@ -586,7 +586,7 @@ func (c *Client) roundTrip(ctx context.Context, l *lane, authz string, body []by
 		return nil, nil, c.netErr(ctx, "read response", err)
 	}
 	defer resp.Body.Close()
-	rbody, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxBodySize+1))
+	rbody, err := readBody(resp, c.cfg.MaxBodySize)
 	if err != nil {
 		return nil, nil, c.netErr(ctx, "read response body", err)
 	}
@@ -637,4 +637,24 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	b.budget -= int64(n)
 	return n, err
+}
+
+// readBody reads at most limit+1 bytes of resp's body, into one buffer
+// sized from Content-Length when the server sent one (a Receive is up to
+// the envelope size: io.ReadAll would grow it by doubling).
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	r := io.LimitReader(resp.Body, limit+1)
+	if n := resp.ContentLength; n > 0 && n <= limit {
+		buf := make([]byte, n+1) // +1: a body longer than announced shows as EOF not reached
+		m, err := io.ReadFull(r, buf)
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			return buf[:m], nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		rest, err := io.ReadAll(r)
+		return append(buf, rest...), err
+	}
+	return io.ReadAll(r)
 }

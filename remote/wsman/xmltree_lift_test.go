@@ -1,0 +1,41 @@
+package wsman
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestParseTreeLiftedText checks that long base64 runs, lifted out of
+// the document before decoding, come back as the same element text.
+func TestParseTreeLiftedText(t *testing.T) {
+	long := strings.Repeat("QUJD", 200) + "=="
+	tests := []struct {
+		name string
+		doc  string
+		want []string // text of the root's children
+	}{
+		{"one run", `<r><s>` + long + `</s></r>`, []string{long}},
+		{"two runs and a short one", `<r><s>` + long + `</s><s>AB</s><s>` + long + "x" + `</s></r>`, []string{long, "AB", long + "x"}},
+		{"run followed by an entity", `<r><s>` + long + `&amp;</s></r>`, []string{long + "&"}},
+		{"marker already in the document", "<r><s>\uE0000\uE000</s><s>" + long + `</s></r>`, []string{"\uE0000\uE000", long}},
+		{"cdata", `<r><s><![CDATA[>` + long + `<]]></s></r>`, []string{">" + long + "<"}},
+		{"comment", `<r><s><!-- >` + long + `< -->x</s></r>`, []string{"x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := parseTree([]byte(tt.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range n.Children {
+				got = append(got, c.Text)
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Error(d)
+			}
+		})
+	}
+}
