@@ -39,3 +39,28 @@ func TestParseTreeLiftedText(t *testing.T) {
 		})
 	}
 }
+
+// FuzzLiftBase64 checks that lifting long base64 runs never changes the
+// parsed tree or the error.
+func FuzzLiftBase64(f *testing.F) {
+	long := strings.Repeat("QUJD", 70)
+	for _, doc := range []string{
+		`<r><s>` + long + `</s></r>`,
+		`<r a=">` + long + `"><s>` + long + `&amp;</s>` + long + `<s/></r>`,
+		"<r><s>\uE0000\uE000</s><s>" + long + `</s></r>`,
+		`<r><s><![CDATA[>` + long + `<]]></s></r>`,
+		`<?xml version="1.0"?>` + long + `<r>` + long + `</r>`,
+	} {
+		f.Add([]byte(doc))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		want, werr := parseTreeLift(doc, false)
+		got, gerr := parseTreeLift(doc, true)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("error without lifting %v, with %v", werr, gerr)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatal(d)
+		}
+	})
+}
