@@ -25,7 +25,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pssession/pssession/remote/endpoint"
@@ -133,7 +132,7 @@ func (h *harness) serve(engine string) (string, func(), error) {
 // sample is one measured child process.
 type sample struct {
 	wall   time.Duration
-	maxRSS int64 // KiB
+	maxRSS int64 // KiB; 0 where the platform does not report it
 	bytes  int64 // stdout bytes
 }
 
@@ -153,9 +152,7 @@ func (h *harness) invoke(target, script string, extra ...string) (sample, error)
 	start := time.Now()
 	err := cmd.Run()
 	s := sample{wall: time.Since(start), bytes: out.n}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru != nil {
-		s.maxRSS = ru.Maxrss
-	}
+	s.maxRSS = maxRSS(cmd.ProcessState)
 	if err != nil {
 		return s, fmt.Errorf("pssession %s: %w: %s", strings.Join(args, " "), err, stderr.String())
 	}
