@@ -2,7 +2,6 @@ package shell
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -106,9 +105,4 @@ func jsonObject(o *clixml.Object, depth int, seen map[*clixml.Object]bool) any {
 		}
 	}
 	return m
-}
-
-// MarshalJSONLine renders v as one line of JSON.
-func MarshalJSONLine(v clixml.Value) ([]byte, error) {
-	return json.Marshal(JSONValue(v))
 }

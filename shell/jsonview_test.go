@@ -55,13 +55,3 @@ func TestJSONValue(t *testing.T) {
 		})
 	}
 }
-
-func TestMarshalJSONLine(t *testing.T) {
-	got, err := MarshalJSONLine(&clixml.Object{Members: []clixml.Property{{Name: "n", Value: int64(5)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != `{"n":5}` {
-		t.Fatalf("got %s", got)
-	}
-}
