@@ -237,3 +237,20 @@ func (PipelineInputReceived) PoolEvent()          {}
 func (PipelineEndOfInput) PoolEvent()             {}
 func (HostResponseReceived) PoolEvent()           {}
 func (ProtocolErrorReceived) PoolEvent()          {}
+
+// PipelineEvent is implemented by the events that belong to one pipeline;
+// Pipeline returns its id (zero for a pool-level warning).
+type PipelineEvent interface {
+	Event
+	Pipeline() clixml.GUID
+}
+
+func (e PipelineOutput) Pipeline() clixml.GUID            { return e.PipelineID }
+func (e PipelineErrorRecord) Pipeline() clixml.GUID       { return e.PipelineID }
+func (e PipelineDebugRecord) Pipeline() clixml.GUID       { return e.PipelineID }
+func (e PipelineVerboseRecord) Pipeline() clixml.GUID     { return e.PipelineID }
+func (e PipelineWarningRecord) Pipeline() clixml.GUID     { return e.PipelineID }
+func (e PipelineProgressRecord) Pipeline() clixml.GUID    { return e.PipelineID }
+func (e PipelineInformationRecord) Pipeline() clixml.GUID { return e.PipelineID }
+func (e PipelineHostCall) Pipeline() clixml.GUID          { return e.PipelineID }
+func (e PipelineStateChanged) Pipeline() clixml.GUID      { return e.PipelineID }

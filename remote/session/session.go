@@ -397,29 +397,11 @@ func (s *Session) answerPoolHostCall(call psrp.HostCall) {
 
 // pipelineOf returns the pipeline id of a pipeline-scoped event.
 func pipelineOf(ev psrp.Event) (clixml.GUID, bool) {
-	var id clixml.GUID
-	switch e := ev.(type) {
-	case psrp.PipelineOutput:
-		id = e.PipelineID
-	case psrp.PipelineErrorRecord:
-		id = e.PipelineID
-	case psrp.PipelineDebugRecord:
-		id = e.PipelineID
-	case psrp.PipelineVerboseRecord:
-		id = e.PipelineID
-	case psrp.PipelineWarningRecord:
-		id = e.PipelineID
-	case psrp.PipelineProgressRecord:
-		id = e.PipelineID
-	case psrp.PipelineInformationRecord:
-		id = e.PipelineID
-	case psrp.PipelineHostCall:
-		id = e.PipelineID
-	case psrp.PipelineStateChanged:
-		id = e.PipelineID
-	default:
-		return id, false
+	pe, ok := ev.(psrp.PipelineEvent)
+	if !ok {
+		return clixml.GUID{}, false
 	}
+	id := pe.Pipeline()
 	return id, id != clixml.GUID{}
 }
 
