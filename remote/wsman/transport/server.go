@@ -43,6 +43,9 @@ type ServerConfig struct {
 	// clients over HTTPS that send channel bindings (tls-server-end-point)
 	// must match it, as with WinRM's CbtHardeningLevel=Relaxed.
 	ChannelBindingCert *x509.Certificate
+	// RequireChannelBinding refuses clients over HTTPS that send no channel
+	// bindings, as with WinRM's CbtHardeningLevel=Strict.
+	RequireChannelBinding bool
 	// MaxBodySize bounds a request body; 0 means 8 MiB.
 	MaxBodySize int64
 	// Logger receives one line per authentication outcome; never secrets.
