@@ -55,7 +55,7 @@ func (o *ConnOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ConfigurationName, "configuration-name", "Microsoft.PowerShell", "session configuration (JEA endpoint) name")
 	fs.StringVarP(&o.User, "user", "u", "", `user name: DOMAIN\user or user@REALM`)
 	fs.StringVar(&o.Auth, "auth", "negotiate", "authentication: negotiate|ntlm|kerberos|basic|certificate")
-	fs.StringVar(&o.SPN, "spn", "", "Kerberos service principal of the server (default HTTP/<host>, then WSMAN/<host>)")
+	fs.StringVar(&o.SPN, "spn", "", "Kerberos service principal of the server (default HTTP/HOST, then WSMAN/HOST)")
 	fs.StringVar(&o.Keytab, "keytab", "", "Kerberos keytab FILE with the user's keys (instead of a password or kinit's ticket)")
 	fs.StringVar(&o.Krb5Conf, "krb5-conf", "", "krb5.conf FILE (default $KRB5_CONFIG, else /etc/krb5.conf)")
 	fs.StringVar(&o.CertFile, "cert-file", "", "client certificate (PEM) for certificate authentication")
