@@ -165,7 +165,7 @@ func New(cfg Config) (*Client, error) {
 		}
 		// Windows never uses Kerberos for an IP address target (there is
 		// no service principal for it) unless one is named explicitly.
-		c.tryKerberos = c.scheme == "negotiate" && (!isIP || cfg.SPN != "")
+		c.tryKerberos = c.scheme == "negotiate" && (!isIP || cfg.SPN != "") && kerberosHinted(cfg)
 		if c.ntlmErr != nil && !c.tryKerberos {
 			return nil, c.ntlmErr
 		}
@@ -211,6 +211,18 @@ func New(cfg Config) (*Client, error) {
 	c.sem = make(chan struct{}, c.cfg.MaxLanes)
 	c.livenessAfter = livenessAfter
 	return c, nil
+}
+
+// kerberosHinted reports whether Negotiate should try Kerberos: the user
+// name carries a realm or domain (user@REALM, DOMAIN\user), or there is no
+// user name (the credential cache's principal), or Kerberos is configured
+// explicitly (keytab, SPN, krb5.conf, $KRB5_CONFIG). A bare user name
+// with a password is a local account of the server, for NTLM; trying
+// Kerberos would send the name to the default realm's KDC, whatever the
+// distribution's /etc/krb5.conf says that is.
+func kerberosHinted(cfg Config) bool {
+	return cfg.Username == "" || strings.ContainsAny(cfg.Username, `@\`) ||
+		cfg.Keytab != "" || cfg.SPN != "" || cfg.Krb5Conf != "" || os.Getenv("KRB5_CONFIG") != ""
 }
 
 func (c *Client) creds() ntlm.Credentials {

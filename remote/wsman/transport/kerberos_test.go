@@ -556,3 +556,46 @@ func TestKerberosChannelBinding(t *testing.T) {
 		})
 	}
 }
+
+// TestNegotiateKerberosChoice: when Negotiate tries Kerberos at all
+// (decided before any network traffic).
+func TestNegotiateKerberosChoice(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want bool
+	}{
+		{name: "UPN", cfg: Config{URL: "http://server1.corp.example/wsman", Username: "alice@CORP.EXAMPLE", Password: "pw"}, want: true},
+		{name: "DOMAIN\\user", cfg: Config{URL: "http://server1/wsman", Username: `CORP\alice`, Password: "pw"}, want: true},
+		{name: "credential cache", cfg: Config{URL: "http://server1/wsman"}, want: true},
+		{name: "bare user with password: local account", cfg: Config{URL: "http://server1/wsman", Username: "alice", Password: "pw"}, want: false},
+		{name: "bare user with keytab", cfg: Config{URL: "http://server1/wsman", Username: "alice", Keytab: "k"}, want: true},
+		{name: "bare user with krb5.conf", cfg: Config{URL: "http://server1/wsman", Username: "alice", Password: "pw", Krb5Conf: "c"}, want: true},
+		{name: "IPv4 address", cfg: Config{URL: "http://192.0.2.1:5985/wsman", Username: "alice@CORP.EXAMPLE", Password: "pw"}, want: false},
+		{name: "IPv6 address", cfg: Config{URL: "http://[2001:db8::1]:5985/wsman", Username: "alice@CORP.EXAMPLE", Password: "pw"}, want: false},
+		{name: "IP address with SPN", cfg: Config{URL: "http://192.0.2.1/wsman", Username: "alice@CORP.EXAMPLE", Password: "pw", SPN: "HTTP/server1"}, want: true},
+		{name: "ntlm", cfg: Config{URL: "http://server1/wsman", Auth: "ntlm", Username: "alice@CORP.EXAMPLE", Password: "pw"}, want: false},
+	}
+	t.Setenv("KRB5_CONFIG", "")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := New(tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.tryKerberos != tt.want {
+				t.Errorf("tryKerberos = %v, want %v", c.tryKerberos, tt.want)
+			}
+		})
+	}
+	t.Run("bare user with $KRB5_CONFIG", func(t *testing.T) {
+		t.Setenv("KRB5_CONFIG", "/etc/krb5-corp.conf")
+		c, err := New(Config{URL: "http://server1/wsman", Username: "alice", Password: "pw"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.tryKerberos {
+			t.Error("tryKerberos = false, want true")
+		}
+	})
+}
