@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -596,6 +597,140 @@ func TestNegotiateKerberosChoice(t *testing.T) {
 		}
 		if !c.tryKerberos {
 			t.Error("tryKerberos = false, want true")
+		}
+	})
+}
+
+// TestKerberosServerTokens: what other clients send. pywinrm with
+// requests-kerberos authenticates preemptively, putting a raw KRB5 token
+// under Negotiate on a request that already carries a (plain) body, wants
+// the raw AP-REP back on that 200, and then sends no Authorization on the
+// same connection. Other SPNEGO initiators list KRB5 before MS-KRB5.
+func TestKerberosServerTokens(t *testing.T) {
+	e := newKrbEnv(t)
+	u, log := e.server(t, ServerConfig{KeytabFile: e.svcKeytab, AllowUnencrypted: true})
+	kc, err := kerberos.NewClient(kerberos.ClientConfig{Username: "alice", Password: e.password, Krb5Conf: e.kdc.Krb5Conf()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		authz    func(tok []byte) string
+		wantMech string // supportedMech of the NegTokenResp; "" for a raw answer
+	}{
+		{name: "raw KRB5 under Negotiate (pywinrm)", authz: func(tok []byte) string {
+			return "Negotiate " + base64.StdEncoding.EncodeToString(tok)
+		}},
+		{name: "SPNEGO with KRB5 first", authz: func(tok []byte) string {
+			return "Negotiate " + base64.StdEncoding.EncodeToString(spnegoInit([]asn1.ObjectIdentifier{kerberos.OIDKerberos5, kerberos.OIDMSKerberos}, tok))
+		}, wantMech: kerberos.OIDKerberos5.String()},
+		{name: "SPNEGO with MS-KRB5 first", authz: func(tok []byte) string {
+			return "Negotiate " + base64.StdEncoding.EncodeToString(spnegoInit([]asn1.ObjectIdentifier{kerberos.OIDMSKerberos, kerberos.OIDKerberos5, oidNTLM}, tok))
+		}, wantMech: kerberos.OIDMSKerberos.String()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log.take()
+			ic, err := kc.InitSecContext(context.Background(), "HTTP/localhost", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hc := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+			t.Cleanup(hc.CloseIdleConnections)
+			send := func(authz, body string) (*http.Response, string) {
+				t.Helper()
+				req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Content-Type", SOAPContentType)
+				if authz != "" {
+					req.Header.Set("Authorization", authz)
+				}
+				resp, err := hc.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return resp, string(b)
+			}
+			resp, body := send(tt.authz(ic.Token()), "<first/>")
+			if want := `<echo user="alice@` + e.realm + `"><first/></echo>`; resp.StatusCode != http.StatusOK || body != want {
+				t.Fatalf("first reply %d %q, want 200 %q", resp.StatusCode, body, want)
+			}
+			tok := schemeToken(resp.Header, "Negotiate")
+			gotMech := ""
+			if !isKerberosToken(tok) {
+				m, err := parseSPNEGO(tok)
+				if err != nil || m.init || m.negState != negAcceptCompleted {
+					t.Fatalf("answer token %x: %v, want a NegTokenResp accept-completed", tok, err)
+				}
+				gotMech, tok = m.supportedMech.String(), m.responseToken
+			}
+			if gotMech != tt.wantMech {
+				t.Errorf("supportedMech %q, want %q", gotMech, tt.wantMech)
+			}
+			if _, err := ic.Complete(tok); err != nil {
+				t.Errorf("AP-REP does not verify: %v", err)
+			}
+			if resp, body := send("", "<second/>"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "<second/>") {
+				t.Errorf("second request on the connection: %d %q", resp.StatusCode, body)
+			}
+			want := []string{"Negotiate:" + map[bool]string{true: "krb5", false: "spnego-krb5"}[tt.wantMech == ""] + " plain -> OK plain", "- plain -> OK plain"}
+			if diff := cmp.Diff(want, log.take()); diff != "" {
+				t.Errorf("wire (-want +got)\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("unsealed body refused without AllowUnencrypted", func(t *testing.T) {
+		strict, _ := e.server(t, ServerConfig{KeytabFile: e.svcKeytab})
+		ic, err := kc.InitSecContext(context.Background(), "HTTP/localhost", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequest(http.MethodPost, strict, strings.NewReader("<a/>"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(ic.Token()))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("status %d, want 400", resp.StatusCode)
+		}
+	})
+
+	t.Run("replayed AP-REQ refused", func(t *testing.T) {
+		ic, err := kc.InitSecContext(context.Background(), "HTTP/localhost", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		authz := "Kerberos " + base64.StdEncoding.EncodeToString(ic.Token())
+		var got []int
+		for range 2 {
+			req, err := http.NewRequest(http.MethodPost, u, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", authz)
+			req.Close = true // a new connection each time
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			got = append(got, resp.StatusCode)
+		}
+		if diff := cmp.Diff([]int{http.StatusOK, http.StatusUnauthorized}, got); diff != "" {
+			t.Errorf("statuses (-want +got)\n%s", diff)
 		}
 	})
 }
