@@ -136,6 +136,7 @@ func TestKDCErrors(t *testing.T) {
 				_, err = c.InitSecContext(context.Background(), tc.spn, nil)
 			}
 			wantKind(t, err, tc.want)
+			t.Log(err)
 			if got := IsKerberosUnavailable(err); got != tc.unavailable {
 				t.Errorf("IsKerberosUnavailable = %v for %v", got, err)
 			}
