@@ -91,6 +91,35 @@ type binaries struct {
 // returns once the KDC is serving.
 func Start(t testing.TB, opts ...Option) *KDC {
 	t.Helper()
+	k, o := newRealm(t, opts)
+	const attempts = 5
+	for i := 1; ; i++ {
+		addr, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := k.writeKDCConf(o, addr); err != nil {
+			t.Fatal(err)
+		}
+		err = k.startKDC(addr)
+		if err == nil {
+			break
+		}
+		// Someone took the port between freePort and krb5kdc's bind.
+		if !errors.Is(err, errAddrInUse) || i == attempts {
+			t.Fatalf("krbtest: %v", err)
+		}
+	}
+	if err := k.writeKrb5Conf(); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// newRealm finds the programs and creates the realm's database; the
+// database does not depend on the KDC's port.
+func newRealm(t testing.TB, opts []Option) (*KDC, options) {
+	t.Helper()
 	o := options{realm: DefaultRealm, enctypes: DefaultEnctypes, preauth: true}
 	for _, opt := range opts {
 		opt(&o)
@@ -111,41 +140,19 @@ func Start(t testing.TB, opts ...Option) *KDC {
 		krb5Conf: filepath.Join(dir, "krb5.conf"),
 		bins:     bins,
 	}
-	// The database does not depend on the port: create it once, then try
-	// ports until the KDC binds one.
-	if err := k.writeKDCConf(o, "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := k.run(nil, k.bins.kdb5Util, "-r", k.realm, "create", "-s", "-P", randomPassword()); err != nil {
-		t.Fatalf("krbtest: create realm database: %v", err)
-	}
-	const attempts = 5
-	for i := 1; ; i++ {
-		addr, err := freePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := k.writeKDCConf(o, addr); err != nil {
-			t.Fatal(err)
-		}
-		err = k.startKDC(addr)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, errAddrInUse) || i == attempts {
-			t.Fatalf("krbtest: %v", err)
-		}
-	}
 	t.Cleanup(func() {
 		k.Stop()
 		if t.Failed() {
 			t.Logf("krbtest: KDC log:\n%s", k.Log())
 		}
 	})
-	if err := k.writeKrb5Conf(); err != nil {
+	if err := k.writeKDCConf(o, "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	return k
+	if _, err := k.run(nil, k.bins.kdb5Util, "-r", k.realm, "create", "-s", "-P", randomPassword()); err != nil {
+		t.Fatalf("krbtest: create realm database: %v", err)
+	}
+	return k, o
 }
 
 func findBinaries() (binaries, error) {

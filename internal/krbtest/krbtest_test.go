@@ -2,6 +2,7 @@ package krbtest
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -155,5 +156,22 @@ func TestKDCOptions(t *testing.T) {
 				t.Errorf("pre-authentication asked for: %v, want %v\n%s", got, tc.wantPreauth, k.Log())
 			}
 		})
+	}
+}
+
+// TestStartKDCPortTaken checks that a port taken between picking and
+// binding is recognised, so that Start retries with another.
+func TestStartKDCPortTaken(t *testing.T) {
+	k, o := newRealm(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := k.writeKDCConf(o, ln.Addr().String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.startKDC(ln.Addr().String()); !errors.Is(err, errAddrInUse) {
+		t.Fatalf("startKDC on a taken port: %v, want errAddrInUse", err)
 	}
 }

@@ -22,8 +22,12 @@ var (
 	tokIDKRBError = [2]byte{0x03, 0x00}
 )
 
-// krb5OIDDER is the DER encoding of OIDKerberos5 (tag, length, value).
-var krb5OIDDER = []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02}
+// krb5OIDDER is the DER encoding of OIDKerberos5 (tag, length, value);
+// msKrb5OIDDER that of OIDMSKerberos.
+var (
+	krb5OIDDER   = []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02}
+	msKrb5OIDDER = []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02}
+)
 
 // maxTokenLen bounds a context token (tickets with a PAC reach ~10 KiB;
 // Windows' MaxTokenSize is 48000).
@@ -55,8 +59,8 @@ func appendDERLength(b []byte, n int) []byte {
 }
 
 // unwrapMechToken parses an InitialContextToken framed by wrapMechToken.
-// The OID must be the Kerberos V5 one (Windows uses it inside the token
-// even when SPNEGO announced the MS OID).
+// The OID is the Kerberos V5 one (Windows uses it inside the token even when
+// SPNEGO announced the MS OID); the MS OID is tolerated too.
 func unwrapMechToken(tok []byte) (tokID [2]byte, msg []byte, err error) {
 	if len(tok) > maxTokenLen {
 		return tokID, nil, fmt.Errorf("token of %d bytes exceeds %d", len(tok), maxTokenLen)
@@ -71,10 +75,14 @@ func unwrapMechToken(tok []byte) (tokID [2]byte, msg []byte, err error) {
 	if n != len(rest) {
 		return tokID, nil, fmt.Errorf("token length %d, %d bytes follow", n, len(rest))
 	}
-	if !bytes.HasPrefix(rest, krb5OIDDER) {
+	switch {
+	case bytes.HasPrefix(rest, krb5OIDDER):
+		rest = rest[len(krb5OIDDER):]
+	case bytes.HasPrefix(rest, msKrb5OIDDER):
+		rest = rest[len(msKrb5OIDDER):]
+	default:
 		return tokID, nil, fmt.Errorf("token mechanism is not Kerberos V5")
 	}
-	rest = rest[len(krb5OIDDER):]
 	if len(rest) < 2 {
 		return tokID, nil, fmt.Errorf("token has no TOK_ID")
 	}
