@@ -232,8 +232,13 @@ func (c *Client) kerberosRefused(resp *http.Response, raw bool, ic *kerberos.Ini
 	}
 	if tok != nil && isKerberosToken(tok) {
 		if _, err := ic.Complete(tok); err != nil { // a KRB-ERROR: the server's reason
+			reason := kerberosReason(spn, err)
+			var ke *kerberos.Error
+			if errors.As(err, &ke) && ke.Kind == kerberos.KindMutualAuth {
+				reason = err.Error() // not about the server's identity: its refusal as it stands
+			}
 			return &AuthError{User: c.cfg.Username, Status: resp.StatusCode, Schemes: schemes,
-				Reason: "the server refused the Kerberos ticket: " + kerberosReason(spn, err), Err: err}
+				Reason: "the server refused the Kerberos ticket: " + reason, Err: err}
 		}
 	}
 	if !offersKerberos && !raw {

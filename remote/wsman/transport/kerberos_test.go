@@ -21,6 +21,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
+	"github.com/jcmturner/gokrb5/v8/iana/nametype"
+	"github.com/jcmturner/gokrb5/v8/messages"
+	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/pssession/pssession/internal/krbtest"
 	"github.com/pssession/pssession/remote/wsman/kerberos"
@@ -733,4 +737,39 @@ func TestKerberosServerTokens(t *testing.T) {
 			t.Errorf("statuses (-want +got)\n%s", diff)
 		}
 	})
+}
+
+// TestKerberosServerKRBError: a server that answers the AP-REQ with a
+// KRB-ERROR (as Windows does for clock skew) gets its reason reported.
+func TestKerberosServerKRBError(t *testing.T) {
+	e := newKrbEnv(t)
+	krbErr := messages.NewKRBError(types.NewPrincipalName(nametype.KRB_NT_SRV_INST, "HTTP/localhost"), e.realm, errorcode.KRB_AP_ERR_SKEW, "")
+	der, err := krbErr.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RFC 4121 4.1 framing: [APPLICATION 0] { KRB5 OID, TOK_ID 03 00, KRB-ERROR }.
+	inner := append(append(mustMarshal(kerberos.OIDKerberos5), 0x03, 0x00), der...)
+	tok := mustMarshal(asn1.RawValue{Class: asn1.ClassApplication, Tag: 0, IsCompound: true, Bytes: inner})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		out := tok
+		if scheme == "Negotiate" {
+			out = spnegoResp(negReject, kerberos.OIDMSKerberos, tok, nil)
+		}
+		w.Header().Add("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(out))
+		w.Header().Add("WWW-Authenticate", "Kerberos")
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Cleanup(srv.Close)
+	for _, auth := range []string{"kerberos", "negotiate"} {
+		t.Run(auth, func(t *testing.T) {
+			c := newClient(t, e.config(localhostURL(t, srv.URL), auth))
+			err := postErr(c, "<a/>")
+			var ke *kerberos.Error
+			if !errors.As(err, &ke) || ke.Kind != kerberos.KindClockSkew || !strings.Contains(err.Error(), "the server refused the Kerberos ticket: the clocks") {
+				t.Errorf("err = %v, want the server's clock skew reason", err)
+			}
+		})
+	}
 }
