@@ -1,0 +1,87 @@
+package kerberos
+
+import (
+	"testing"
+	"time"
+
+	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
+)
+
+// FuzzUnseal feeds arbitrary tokens, split anywhere, to an acceptor
+// session. Seeds are real tokens from Seal and from other senders' layouts.
+func FuzzUnseal(f *testing.F) {
+	key := fixedKey(f, etypeID.AES256_CTS_HMAC_SHA1_96)
+	ini := newSession(key, false, true, 0, 0)
+	for _, p := range []string{"", "x", "<s:Envelope/>", string(make([]byte, 100))} {
+		sig, sealed, err := ini.Seal([]byte(p))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(append(sig, sealed...), uint16(len(sig)))
+		ini.outSeq = 0 // every seed is sequence number 0
+	}
+	f.Add([]byte{0x05, 0x04, 0x06, 0xff, 0, 16, 0, 28, 0, 0, 0, 0, 0, 0, 0, 0}, uint16(16))
+	f.Fuzz(func(t *testing.T, tok []byte, split uint16) {
+		s := newSession(key, true, true, 0, 0)
+		n := min(int(split), len(tok))
+		plain, err := s.Unseal(tok[:n], tok[n:])
+		if err == nil && len(plain) > len(tok) {
+			t.Fatalf("unsealed %d bytes out of a %d-byte token", len(plain), len(tok))
+		}
+		if err != nil && s.inSeq != 0 {
+			t.Fatal("failed unseal advanced the sequence number")
+		}
+	})
+}
+
+// FuzzAccept feeds arbitrary AP-REQ tokens to an acceptor. Seeds are real
+// AP-REQs (with and without channel bindings) and an AP-REP.
+func FuzzAccept(f *testing.F) {
+	kt := testKeytab(f, "service secret")
+	now := time.Now()
+	a, err := newAcceptor(kt, AcceptorConfig{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, et := range []int32{etypeID.AES128_CTS_HMAC_SHA1_96, etypeID.AES256_CTS_HMAC_SHA1_96} {
+		tk := testTicket(f, kt, et, now, now.Add(24*time.Hour))
+		f.Add(testInitiator(f, tk, nil).Token())
+		ic := testInitiator(f, tk, []byte("tls-server-end-point:0123456789abcdef0123456789abcdef"))
+		f.Add(ic.Token())
+		rep, _, _, err := a.Accept(testInitiator(f, tk, nil).Token(), nil, false)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(rep)
+	}
+	f.Fuzz(func(t *testing.T, tok []byte) {
+		rep, s, client, err := a.Accept(tok, []byte("tls-server-end-point:0123456789abcdef0123456789abcdef"), false)
+		if err != nil && (rep != nil || s != nil || client != "") {
+			t.Fatal("results returned with an error")
+		}
+	})
+}
+
+// FuzzComplete feeds arbitrary AP-REP tokens to an initiator context.
+func FuzzComplete(f *testing.F) {
+	kt := testKeytab(f, "service secret")
+	now := time.Now()
+	a, err := newAcceptor(kt, AcceptorConfig{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	tk := testTicket(f, kt, etypeID.AES256_CTS_HMAC_SHA1_96, now, now.Add(24*time.Hour))
+	ic := testInitiator(f, tk, nil)
+	rep, _, _, err := a.Accept(ic.Token(), nil, false)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(rep)
+	f.Add(ic.Token())
+	f.Fuzz(func(t *testing.T, tok []byte) {
+		c := *ic
+		if s, err := c.Complete(tok); (s == nil) == (err == nil) {
+			t.Fatalf("session %v with error %v", s != nil, err)
+		}
+	})
+}

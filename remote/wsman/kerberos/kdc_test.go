@@ -1,0 +1,167 @@
+package kerberos
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pssession/pssession/internal/krbtest"
+)
+
+// TestKDCEndToEnd runs the client against a real MIT KDC: logins from a
+// password, a keytab and a kinit credential cache, a service ticket for
+// HTTP/localhost, and a context with the acceptor on the service's keytab
+// (exported by kadmin), sealing both ways.
+func TestKDCEndToEnd(t *testing.T) {
+	kdc := krbtest.Start(t)
+	realm := kdc.Realm()
+	kdc.AddPrincipal("alice", "alice password")
+	kdc.AddRandomKeyPrincipal("HTTP/localhost")
+	svcKeytab := kdc.Keytab("HTTP/localhost")
+	aliceKeytab := kdc.Keytab("alice")
+	ccache := kdc.Kinit(t, "alice", "alice password")
+	conf := kdc.Krb5Conf()
+	acc, err := NewAcceptor(AcceptorConfig{KeytabFile: svcKeytab, ServicePrincipal: "HTTP/localhost@" + realm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := []byte("tls-server-end-point:" + strings.Repeat("\x42", 32))
+	for _, tc := range []struct {
+		name string
+		cfg  ClientConfig
+		spn  string
+		env  string // KRB5CCNAME
+	}{
+		{"password user@REALM", ClientConfig{Username: "alice@" + realm, Password: "alice password"}, "HTTP/localhost", ""},
+		{`password REALM\user`, ClientConfig{Username: realm + `\alice`, Password: "alice password"}, "HTTP/localhost@" + realm, ""},
+		{"password default realm", ClientConfig{Username: "alice", Password: "alice password"}, "HTTP/localhost", ""},
+		{"keytab", ClientConfig{Username: "alice", KeytabFile: aliceKeytab}, "HTTP/localhost", ""},
+		{"ccache file", ClientConfig{CCacheFile: ccache}, "HTTP/localhost", ""},
+		{"ccache FILE: with matching user", ClientConfig{Username: "alice", CCacheFile: "FILE:" + ccache}, "HTTP/localhost", ""},
+		{"ccache from KRB5CCNAME", ClientConfig{}, "HTTP/localhost", "FILE:" + ccache},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("KRB5CCNAME", tc.env)
+			}
+			tc.cfg.Krb5Conf = conf
+			c, err := NewClient(tc.cfg)
+			if err != nil {
+				t.Fatalf("NewClient: %v", err)
+			}
+			if got, want := c.Principal(), "alice@"+realm; got != want {
+				t.Errorf("Principal() = %q, want %q", got, want)
+			}
+			ic, err := c.InitSecContext(context.Background(), tc.spn, cb)
+			if err != nil {
+				t.Fatalf("InitSecContext: %v", err)
+			}
+			rep, accSess, client, err := acc.Accept(ic.Token(), cb, true)
+			if err != nil {
+				t.Fatalf("Accept: %v", err)
+			}
+			if client != "alice@"+realm {
+				t.Errorf("client %q", client)
+			}
+			iniSess, err := ic.Complete(rep)
+			if err != nil {
+				t.Fatalf("Complete: %v", err)
+			}
+			exchange(t, iniSess, accSess)
+		})
+	}
+
+	t.Run("concurrent contexts", func(t *testing.T) {
+		c, err := NewClient(ClientConfig{Username: "alice", Password: "alice password", Krb5Conf: conf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 8 {
+			wg.Go(func() {
+				ic, err := c.InitSecContext(context.Background(), "HTTP/localhost", nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				rep, _, _, err := acc.Accept(ic.Token(), nil, false)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if _, err := ic.Complete(rep); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	})
+}
+
+func TestKDCErrors(t *testing.T) {
+	kdc := krbtest.Start(t)
+	realm := kdc.Realm()
+	kdc.AddPrincipal("alice", "alice password")
+	conf := kdc.Krb5Conf()
+	for _, tc := range []struct {
+		name        string
+		cfg         ClientConfig
+		spn         string // "" : NewClient must fail
+		want        ErrorKind
+		unavailable bool
+		principal   string
+	}{
+		{"wrong password", ClientConfig{Username: "alice", Password: "wrong"}, "", KindPreauthFailed, false, "alice@" + realm},
+		{"unknown user", ClientConfig{Username: "mallory", Password: "x"}, "", KindPrincipalUnknown, true, "mallory@" + realm},
+		{"unknown service", ClientConfig{Username: "alice", Password: "alice password"}, "HTTP/nowhere.invalid", KindPrincipalUnknown, true, "HTTP/nowhere.invalid"},
+		{"unknown realm", ClientConfig{Username: "alice@NO.SUCH.REALM.INVALID", Password: "x"}, "", KindConfig, true, ""},
+		{"no ccache", ClientConfig{CCacheFile: t.TempDir() + "/none"}, "", KindNoCredentials, true, ""},
+		{"keyring ccache", ClientConfig{CCacheFile: "KEYRING:persistent:0"}, "", KindNoCredentials, true, ""},
+		{"bad spn", ClientConfig{Username: "alice", Password: "alice password"}, "localhost", KindConfig, true, "localhost"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Krb5Conf = conf
+			c, err := NewClient(tc.cfg)
+			if tc.spn != "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = c.InitSecContext(context.Background(), tc.spn, nil)
+			}
+			wantKind(t, err, tc.want)
+			t.Log(err)
+			if got := IsKerberosUnavailable(err); got != tc.unavailable {
+				t.Errorf("IsKerberosUnavailable = %v for %v", got, err)
+			}
+			var ke *Error
+			if errors.As(err, &ke) && ke.Principal != tc.principal {
+				t.Errorf("Principal %q, want %q", ke.Principal, tc.principal)
+			}
+			if strings.Contains(err.Error(), "alice password") {
+				t.Errorf("error %q shows the password", err)
+			}
+		})
+	}
+
+	t.Run("kdc down", func(t *testing.T) {
+		c, err := NewClient(ClientConfig{Username: "alice", Password: "alice password", Krb5Conf: conf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kdc.Stop()
+		_, err = c.InitSecContext(context.Background(), "HTTP/localhost", nil)
+		wantKind(t, err, KindKDCUnreachable)
+		if !IsKerberosUnavailable(err) {
+			t.Errorf("IsKerberosUnavailable false for %v", err)
+		}
+		_, err = NewClient(ClientConfig{Username: "alice", Password: "alice password", Krb5Conf: conf})
+		wantKind(t, err, KindKDCUnreachable)
+	})
+}
