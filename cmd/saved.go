@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -78,11 +79,22 @@ func recordFor(name string, o *ConnOptions, u *url.URL, sess *session.Session) s
 		BufferMode:        bufferMode(o.OutputBuffering),
 		CAFile:            o.CAFile,
 		SPN:               o.SPN,
-		Keytab:            o.Keytab,
-		Krb5Conf:          o.Krb5Conf,
+		Keytab:            absPath(o.Keytab),
+		Krb5Conf:          absPath(o.Krb5Conf),
 		SkipVerify:        o.InsecureSkipVerify,
 		AllowUnencrypted:  o.AllowUnencrypted,
 	}
+}
+
+// absPath makes a saved file path independent of the working directory.
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 // bufferMode maps --output-buffering to the WS-Man BufferMode value.

@@ -423,44 +423,6 @@ func (c *Client) openLane(ctx context.Context, id int) (*lane, error) {
 	return l, nil
 }
 
-// authenticate runs the handshake of the configured scheme on a new lane.
-func (c *Client) authenticate(ctx context.Context, l *lane) error {
-	switch c.scheme {
-	case "ntlm":
-		return c.handshake(ctx, l)
-	case "kerberos":
-		return c.kerberosHandshake(ctx, l, true)
-	case "negotiate":
-		if !c.tryKerberos {
-			return c.handshake(ctx, l)
-		}
-		if reason := c.krb.ntlmOnly(); reason != nil {
-			return c.ntlmAfterKerberos(ctx, l, &ntlmFallback{reason: reason})
-		}
-		err := c.kerberosHandshake(ctx, l, false)
-		var fb *ntlmFallback
-		if !errors.As(err, &fb) {
-			return err
-		}
-		c.krb.setNTLMOnly(fb.reason)
-		if fb.redial {
-			return fb
-		}
-		return c.ntlmAfterKerberos(ctx, l, fb)
-	}
-	return nil
-}
-
-// ntlmAfterKerberos is Negotiate's fallback to NTLM.
-func (c *Client) ntlmAfterKerberos(ctx context.Context, l *lane, fb *ntlmFallback) error {
-	c.log.Debug("negotiate: using NTLM", "lane", l.id, "reason", fb.reason)
-	if c.ntlmErr != nil {
-		return &AuthError{User: c.cfg.Username, Reason: fmt.Sprintf("Kerberos is not possible (%s) and NTLM needs a user name and password: %v",
-			kerberosReason("", fb.reason), c.ntlmErr), Err: fb.reason}
-	}
-	return c.handshake(ctx, l)
-}
-
 // connect opens a CONNECT tunnel through an HTTP proxy.
 func (l *lane) connect(ctx context.Context, addr string) error {
 	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetDeadline(time.Now()) })

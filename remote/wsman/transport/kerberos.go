@@ -6,6 +6,7 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -59,6 +60,44 @@ func (f *ntlmFallback) Error() string { return "transport: Kerberos not usable: 
 func (f *ntlmFallback) Unwrap() error { return f.reason }
 
 var errServerOnlyNTLM = errors.New("the server does not offer Kerberos")
+
+// authenticate runs the handshake of the configured scheme on a new lane.
+func (c *Client) authenticate(ctx context.Context, l *lane) error {
+	switch c.scheme {
+	case "ntlm":
+		return c.handshake(ctx, l)
+	case "kerberos":
+		return c.kerberosHandshake(ctx, l, true)
+	case "negotiate":
+		if !c.tryKerberos {
+			return c.handshake(ctx, l)
+		}
+		if reason := c.krb.ntlmOnly(); reason != nil {
+			return c.ntlmAfterKerberos(ctx, l, &ntlmFallback{reason: reason})
+		}
+		err := c.kerberosHandshake(ctx, l, false)
+		var fb *ntlmFallback
+		if !errors.As(err, &fb) {
+			return err
+		}
+		c.krb.setNTLMOnly(fb.reason)
+		if fb.redial {
+			return fb
+		}
+		return c.ntlmAfterKerberos(ctx, l, fb)
+	}
+	return nil
+}
+
+// ntlmAfterKerberos is Negotiate's fallback to NTLM.
+func (c *Client) ntlmAfterKerberos(ctx context.Context, l *lane, fb *ntlmFallback) error {
+	c.log.Debug("negotiate: using NTLM", "lane", l.id, "reason", fb.reason)
+	if c.ntlmErr != nil {
+		return &AuthError{User: c.cfg.Username, Reason: fmt.Sprintf("Kerberos is not possible (%s) and NTLM needs a user name and password: %v",
+			kerberosReason("", fb.reason), c.ntlmErr), Err: fb.reason}
+	}
+	return c.handshake(ctx, l)
+}
 
 // kerberosClient returns the shared Kerberos client, logging in on first
 // use (AS exchange with the password or keytab, or the credential cache).
@@ -186,7 +225,7 @@ func (c *Client) kerberosHandshake(ctx context.Context, l *lane, raw bool) error
 // kerberosReply extracts the AP-REP mechanism token from the server's
 // final token: raw, or in an SPNEGO NegTokenResp accept-completed.
 func kerberosReply(tok []byte, raw bool) ([]byte, error) {
-	if tok == nil {
+	if len(tok) == 0 {
 		return nil, errors.New("no AP-REP in the 200 response")
 	}
 	if raw || isKerberosToken(tok) {
