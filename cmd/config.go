@@ -129,7 +129,7 @@ func connFor(f *Factory, fs *pflag.FlagSet, target string) (ConnOptions, []effec
 		case settings[key] != (config.Setting{}):
 			s := settings[key]
 			v := s.Value
-			if key == "ca-file" {
+			if key == "ca-file" || key == "keytab" || key == "krb5-conf" {
 				v = expandHome(f, v)
 			}
 			if err := tmp.Set(key, v); err != nil {

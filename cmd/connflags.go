@@ -30,6 +30,9 @@ type ConnOptions struct {
 	ConfigurationName  string
 	User               string
 	Auth               string
+	SPN                string
+	Keytab             string
+	Krb5Conf           string
 	CertFile, KeyFile  string
 	CAFile             string
 	InsecureSkipVerify bool
@@ -52,6 +55,9 @@ func (o *ConnOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ConfigurationName, "configuration-name", "Microsoft.PowerShell", "session configuration (JEA endpoint) name")
 	fs.StringVarP(&o.User, "user", "u", "", `user name: DOMAIN\user or user@REALM`)
 	fs.StringVar(&o.Auth, "auth", "negotiate", "authentication: negotiate|ntlm|kerberos|basic|certificate")
+	fs.StringVar(&o.SPN, "spn", "", "Kerberos service principal of the server (default HTTP/HOST, then WSMAN/HOST)")
+	fs.StringVar(&o.Keytab, "keytab", "", "Kerberos keytab FILE with the user's keys (instead of a password or kinit's ticket)")
+	fs.StringVar(&o.Krb5Conf, "krb5-conf", "", "krb5.conf FILE (default $KRB5_CONFIG, else /etc/krb5.conf)")
 	fs.StringVar(&o.CertFile, "cert-file", "", "client certificate (PEM) for certificate authentication")
 	fs.StringVar(&o.KeyFile, "key-file", "", "client certificate key (PEM)")
 	fs.StringVar(&o.CAFile, "ca-file", "", "PEM bundle of CA certificates to trust for HTTPS")
@@ -162,6 +168,11 @@ func (o *ConnOptions) password(f *Factory, prompt string) (string, error) {
 		}
 		return strings.TrimRight(line, "\r\n"), nil
 	}
+	if o.kerberosWithoutPassword() {
+		// Kerberos takes the keytab's keys, or kinit's ticket for the
+		// current user when no user is named: nothing to prompt for.
+		return "", nil
+	}
 	if f.IO.IsStdinTTY() {
 		if fd, ok := f.IO.In.(interface{ Fd() uintptr }); ok {
 			fmt.Fprint(f.IO.ErrOut, prompt)
@@ -174,6 +185,17 @@ func (o *ConnOptions) password(f *Factory, prompt string) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// kerberosWithoutPassword reports whether Kerberos can authenticate without
+// a password: with --keytab, or from the credential cache when no user is
+// named (negotiate and kerberos).
+func (o *ConnOptions) kerberosWithoutPassword() bool {
+	switch strings.ToLower(o.Auth) {
+	case "kerberos", "negotiate":
+		return o.Keytab != "" || o.User == ""
+	}
+	return false
 }
 
 // readLine reads one line byte by byte, so that whatever follows the line on

@@ -21,8 +21,6 @@ func dialClient(f *Factory, o *ConnOptions, target, password string) (*wsman.Cli
 	}
 	auth := o.Auth
 	switch auth {
-	case "kerberos":
-		return nil, nil, usageError{fmt.Errorf("--auth kerberos is not supported yet; use negotiate (NTLM) or basic")}
 	case "certificate":
 		return nil, nil, usageError{fmt.Errorf("--auth certificate is not supported yet; use negotiate (NTLM) or basic")}
 	}
@@ -35,6 +33,9 @@ func dialClient(f *Factory, o *ConnOptions, target, password string) (*wsman.Cli
 		Auth:             auth,
 		Username:         o.User,
 		Password:         password,
+		SPN:              o.SPN,
+		Keytab:           o.Keytab,
+		Krb5Conf:         o.Krb5Conf,
 		AllowUnencrypted: o.AllowUnencrypted,
 		TLS:              transport.TLSConfig{CAFile: o.CAFile, InsecureSkipVerify: o.InsecureSkipVerify},
 		// A long-poll answers within the operation timeout; a response

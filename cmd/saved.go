@@ -43,6 +43,15 @@ func savedConn(s store.Session, base ConnOptions) ConnOptions {
 	if s.CAFile != "" {
 		o.CAFile = s.CAFile
 	}
+	if s.SPN != "" {
+		o.SPN = s.SPN
+	}
+	if s.Keytab != "" {
+		o.Keytab = s.Keytab
+	}
+	if s.Krb5Conf != "" {
+		o.Krb5Conf = s.Krb5Conf
+	}
 	o.InsecureSkipVerify = o.InsecureSkipVerify || s.SkipVerify
 	o.AllowUnencrypted = o.AllowUnencrypted || s.AllowUnencrypted
 	if s.IdleTimeout != 0 {
@@ -68,6 +77,9 @@ func recordFor(name string, o *ConnOptions, u *url.URL, sess *session.Session) s
 		IdleTimeout:       store.Duration(o.IdleTimeout),
 		BufferMode:        bufferMode(o.OutputBuffering),
 		CAFile:            o.CAFile,
+		SPN:               o.SPN,
+		Keytab:            o.Keytab,
+		Krb5Conf:          o.Krb5Conf,
 		SkipVerify:        o.InsecureSkipVerify,
 		AllowUnencrypted:  o.AllowUnencrypted,
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,8 @@ type serveOptions struct {
 	KeyFile   string
 	Auth      []string
 	UsersFile string
+	Keytab    string
+	SPN       string
 	Engine    string
 	Verbose   bool
 	// AllowUnencrypted accepts Basic and unsealed bodies over plain HTTP.
@@ -49,16 +52,20 @@ shell on /wsman, so clients can be tried without a Windows host.
 Users come from --users FILE (one "user:password" or "DOMAIN\user:password" per
 line, # starts a comment). With users, Basic (over --tls, or with
 --allow-unencrypted) and Negotiate/NTLM (with WinRM message encryption over
-plain HTTP) are accepted; --auth narrows the list. Without users and --auth,
-requests are accepted as user "anonymous". Each user sees only their own
-sessions.
+plain HTTP) are accepted; --auth narrows the list. With --keytab FILE, Kerberos
+is accepted too (SPNEGO or raw tokens under Negotiate, and the Kerberos
+scheme), for the service principals in the keytab (--spn picks one, e.g.
+HTTP/host.example.com@REALM); the user is then the client's principal
+(user@REALM). Without users, keytab and --auth, requests are accepted as user
+"anonymous". Each user sees only their own sessions.
 
 With --tls and no --cert/--key a self-signed certificate is generated; its PEM
 path and SHA-256 fingerprint are printed so clients can trust it with
 --ca-file. The listening URL is printed on stdout; SIGINT or SIGTERM stops the
 server after closing every session.`,
 		Example: `  pssession serve --listen 127.0.0.1:5985
-  pssession serve --listen 127.0.0.1:5986 --tls --auth basic --users users.txt --engine sh`,
+  pssession serve --listen 127.0.0.1:5986 --tls --auth basic --users users.txt --engine sh
+  pssession serve --listen 127.0.0.1:5985 --keytab /etc/pssession/http.keytab --spn HTTP/localhost`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
@@ -71,8 +78,10 @@ server after closing every session.`,
 	fs.BoolVar(&opts.TLS, "tls", false, "serve HTTPS")
 	fs.StringVar(&opts.CertFile, "cert", "", "TLS certificate (PEM); default: a generated self-signed one")
 	fs.StringVar(&opts.KeyFile, "key", "", "TLS private key (PEM)")
-	fs.StringSliceVar(&opts.Auth, "auth", nil, "authentication schemes to accept: basic,negotiate (default: none, or both with --users)")
+	fs.StringSliceVar(&opts.Auth, "auth", nil, "authentication schemes to accept: basic,negotiate,kerberos (default: none, or what --users and --keytab enable)")
 	fs.StringVar(&opts.UsersFile, "users", "", "file of user:password lines")
+	fs.StringVar(&opts.Keytab, "keytab", "", "keytab FILE with the service keys: enables Kerberos")
+	fs.StringVar(&opts.SPN, "spn", "", "service principal of the keytab to accept (default: any in the keytab)")
 	fs.StringVar(&opts.Engine, "engine", "scripted", "pipeline engine: scripted|sh")
 	fs.BoolVar(&opts.Verbose, "verbose", false, "log one line per request to stderr")
 	fs.BoolVar(&opts.AllowUnencrypted, "allow-unencrypted", false, "accept Basic and unsealed bodies over plain HTTP (insecure)")
@@ -96,12 +105,23 @@ func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
 			return err
 		}
 	}
-	schemes, err := authSchemes(opts.Auth, len(users) > 0)
+	if opts.SPN != "" && opts.Keytab == "" {
+		return usageError{errors.New("--spn needs --keytab FILE")}
+	}
+	schemes, err := authSchemes(opts.Auth, len(users) > 0, opts.Keytab != "")
 	if err != nil {
 		return usageError{err}
 	}
-	if len(schemes) > 0 && len(users) == 0 {
-		return usageError{errors.New("--auth needs --users FILE")}
+	if len(users) == 0 && opts.Keytab == "" && len(schemes) > 0 {
+		return usageError{errors.New("--auth needs --users FILE or --keytab FILE")}
+	}
+	for _, s := range schemes {
+		if s == "basic" && len(users) == 0 {
+			return usageError{errors.New("--auth basic needs --users FILE")}
+		}
+		if s == "kerberos" && opts.Keytab == "" {
+			return usageError{errors.New("--auth kerberos needs --keytab FILE")}
+		}
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if opts.Verbose {
@@ -111,9 +131,25 @@ func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
 	defer h.Close()
 	var handler http.Handler = h
 	var connContext func(context.Context, net.Conn) context.Context
+	var tlsCert *tls.Certificate
+	if opts.TLS {
+		cert, err := serveCertificate(f, opts)
+		if err != nil {
+			return err
+		}
+		tlsCert = &cert
+	}
 	if len(schemes) > 0 {
-		sa, err := transport.NewServerAuth(h, transport.ServerConfig{Users: users, Schemes: schemes,
-			AllowUnencrypted: opts.AllowUnencrypted, Logger: logger})
+		scfg := transport.ServerConfig{Users: users, Schemes: schemes, KeytabFile: opts.Keytab, ServicePrincipal: opts.SPN,
+			AllowUnencrypted: opts.AllowUnencrypted, Logger: logger}
+		if tlsCert != nil {
+			// Clients that bind their authentication to the TLS channel
+			// must name this certificate (CbtHardeningLevel=Relaxed).
+			if scfg.ChannelBindingCert, err = x509.ParseCertificate(tlsCert.Certificate[0]); err != nil {
+				return fmt.Errorf("serve: certificate: %w", err)
+			}
+		}
+		sa, err := transport.NewServerAuth(h, scfg)
 		if err != nil {
 			return usageError{err}
 		}
@@ -126,13 +162,9 @@ func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
 	}
 	srv := &http.Server{Handler: handler, ConnContext: connContext, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	scheme := "http"
-	if opts.TLS {
+	if tlsCert != nil {
 		scheme = "https"
-		cert, err := serveCertificate(f, opts)
-		if err != nil {
-			return err
-		}
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*tlsCert}, MinVersion: tls.VersionTLS12}
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	fmt.Fprintf(f.IO.Out, "Listening on %s://%s/wsman (engine %s)\n", scheme, ln.Addr(), opts.Engine)
@@ -155,24 +187,29 @@ func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
 	return nil
 }
 
-// authSchemes validates --auth; with users and no --auth, both Basic and
-// Negotiate (NTLM) are offered.
-func authSchemes(list []string, haveUsers bool) ([]string, error) {
+// authSchemes validates --auth; without --auth, users enable Basic and
+// Negotiate (NTLM), and a keytab Negotiate and Kerberos.
+func authSchemes(list []string, haveUsers, haveKeytab bool) ([]string, error) {
 	var out []string
 	for _, s := range list {
 		s = strings.ToLower(strings.TrimSpace(s))
 		switch s {
-		case "basic", "negotiate":
+		case "basic", "negotiate", "kerberos":
 			out = append(out, s)
 		case "ntlm":
 			out = append(out, "negotiate")
 		case "":
 		default:
-			return nil, fmt.Errorf("--auth %q: the endpoint accepts basic and negotiate", s)
+			return nil, fmt.Errorf("--auth %q: the endpoint accepts basic, negotiate and kerberos", s)
 		}
 	}
-	if len(out) == 0 && haveUsers {
-		out = []string{"basic", "negotiate"}
+	if len(out) == 0 {
+		if haveUsers {
+			out = append(out, "basic", "negotiate")
+		}
+		if haveKeytab {
+			out = append(out, "kerberos")
+		}
 	}
 	return out, nil
 }

@@ -38,6 +38,7 @@ func Keys() []string {
 	return []string{
 		"user", "auth", "port", "ssl", "configuration-name", "application-name",
 		"ca-file", "insecure-skip-verify", "allow-unencrypted",
+		"spn", "keytab", "krb5-conf",
 		"idle-timeout", "operation-timeout", "output-buffering",
 	}
 }

@@ -101,6 +101,9 @@ func Start(t testing.TB, opts ...Option) *KDC {
 		if err := k.writeKDCConf(o, addr); err != nil {
 			t.Fatal(err)
 		}
+		if err := k.writeKrb5Conf(o, addr); err != nil {
+			t.Fatal(err)
+		}
 		err = k.startKDC(addr)
 		if err == nil {
 			break
@@ -109,9 +112,6 @@ func Start(t testing.TB, opts ...Option) *KDC {
 		if !errors.Is(err, errAddrInUse) || i == attempts {
 			t.Fatalf("krbtest: %v", err)
 		}
-	}
-	if err := k.writeKrb5Conf(); err != nil {
-		t.Fatal(err)
 	}
 	return k
 }
@@ -146,7 +146,12 @@ func newRealm(t testing.TB, opts []Option) (*KDC, options) {
 			t.Logf("krbtest: KDC log:\n%s", k.Log())
 		}
 	})
+	// kdb5_util and kadmin.local read both files; the KDC's port comes
+	// later.
 	if err := k.writeKDCConf(o, "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.writeKrb5Conf(o, "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := k.run(nil, k.bins.kdb5Util, "-r", k.realm, "create", "-s", "-P", randomPassword()); err != nil {
@@ -253,18 +258,23 @@ func (k *KDC) writeKDCConf(o options, addr string) error {
 	if err := os.WriteFile(k.kdcConf, []byte(conf), 0o600); err != nil {
 		return fmt.Errorf("krbtest: write kdc.conf: %w", err)
 	}
-	// kdb5_util and kadmin.local read libdefaults too; until the real
-	// krb5.conf exists give them one that names the realm and nothing else.
-	if _, err := os.Stat(k.krb5Conf); errors.Is(err, os.ErrNotExist) {
-		minimal := fmt.Sprintf("[libdefaults]\n default_realm = %s\n dns_lookup_kdc = false\n dns_lookup_realm = false\n", k.realm)
-		if err := os.WriteFile(k.krb5Conf, []byte(minimal), 0o600); err != nil {
-			return fmt.Errorf("krbtest: write krb5.conf: %w", err)
-		}
-	}
 	return nil
 }
 
-func (k *KDC) writeKrb5Conf() error {
+// writeKrb5Conf writes the krb5.conf that clients and the KDC itself read
+// (the KDC at startup: allow_rc4 and allow_des3 are KDC settings too).
+func (k *KDC) writeKrb5Conf(o options, addr string) error {
+	var allow string
+	for _, e := range o.enctypes {
+		switch {
+		case strings.HasPrefix(e, "arcfour") || strings.HasPrefix(e, "rc4"):
+			// Debian's backport of "Don't issue session keys with
+			// deprecated enctypes" (CVE-2025-3576) needs this for RC4.
+			allow += " allow_rc4 = true\n"
+		case strings.HasPrefix(e, "des3"):
+			allow += " allow_des3 = true\n"
+		}
+	}
 	conf := fmt.Sprintf(`[libdefaults]
  default_realm = %[1]s
  dns_lookup_kdc = false
@@ -274,7 +284,7 @@ func (k *KDC) writeKrb5Conf() error {
  udp_preference_limit = 1
  default_ccache_name = FILE:%[3]s
  forwardable = true
-
+%[4]s
 [realms]
  %[1]s = {
   kdc = %[2]s
@@ -285,7 +295,7 @@ func (k *KDC) writeKrb5Conf() error {
  localhost.localdomain = %[1]s
  .localdomain = %[1]s
  .localhost = %[1]s
-`, k.realm, k.addr, filepath.Join(k.dir, "default.ccache"))
+`, k.realm, addr, filepath.Join(k.dir, "default.ccache"), allow)
 	if err := os.WriteFile(k.krb5Conf, []byte(conf), 0o600); err != nil {
 		return fmt.Errorf("krbtest: write krb5.conf: %w", err)
 	}

@@ -139,18 +139,35 @@ func TestKDCOptions(t *testing.T) {
 		name        string
 		opts        []Option
 		wantKeytab  string // in klist -k -e
+		wantSession string // session key type of an HTTP/localhost ticket in klist -e
 		wantPreauth bool
 	}{
-		{"defaults", nil, "(aes256-cts-hmac-sha1-96)", true},
-		{"rc4 without preauth", []Option{WithEnctypes("arcfour-hmac"), WithoutPreauth()}, "(DEPRECATED:arcfour-hmac)", false},
+		{"defaults", nil, "(aes256-cts-hmac-sha1-96)", "Etype (skey, tkt): aes256-cts-hmac-sha1-96, aes256-cts-hmac-sha1-96", true},
+		// RC4 session keys need allow_rc4 on Debian's KDC (CVE-2025-3576
+		// backport); a client that asks for RC4 only gets one.
+		{"rc4 without preauth", []Option{WithEnctypes("arcfour-hmac"), WithoutPreauth()}, "(DEPRECATED:arcfour-hmac)",
+			"Etype (skey, tkt): DEPRECATED:arcfour-hmac, DEPRECATED:arcfour-hmac", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			k := Start(t, tc.opts...)
 			k.AddPrincipal("carol", "pw")
-			k.Kinit(t, "carol", "pw")
+			cc := k.Kinit(t, "carol", "pw")
 			if out := k.Klist(t, "-k", "-e", k.Keytab("carol")); !strings.Contains(out, tc.wantKeytab) {
 				t.Errorf("klist -k lacks %q:\n%s", tc.wantKeytab, out)
+			}
+			k.AddRandomKeyPrincipal("HTTP/localhost")
+			args := []string{"-c", "FILE:" + cc}
+			if strings.Contains(tc.wantSession, "arcfour") {
+				args = append(args, "-e", "arcfour-hmac")
+			}
+			kvno := exec.Command(lookup(t, "kvno"), append(args, "HTTP/localhost")...)
+			kvno.Env = k.Env()
+			if b, err := kvno.CombinedOutput(); err != nil {
+				t.Fatalf("kvno: %v\n%s", err, b)
+			}
+			if out := k.Klist(t, "-e", "-c", "FILE:"+cc); !strings.Contains(out, tc.wantSession) {
+				t.Errorf("klist -e lacks %q:\n%s", tc.wantSession, out)
 			}
 			if got := strings.Contains(k.Log(), "NEEDED_PREAUTH"); got != tc.wantPreauth {
 				t.Errorf("pre-authentication asked for: %v, want %v\n%s", got, tc.wantPreauth, k.Log())

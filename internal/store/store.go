@@ -36,6 +36,9 @@ type Session struct {
 	IdleTimeout       Duration  `json:"idle_timeout,omitempty"`
 	BufferMode        string    `json:"buffer_mode,omitempty"`
 	CAFile            string    `json:"ca_file,omitempty"`
+	SPN               string    `json:"spn,omitempty"`       // Kerberos service principal override
+	Keytab            string    `json:"keytab,omitempty"`    // path of the user's keytab (never its content)
+	Krb5Conf          string    `json:"krb5_conf,omitempty"` // path of the krb5.conf
 	SkipVerify        bool      `json:"insecure_skip_verify,omitempty"`
 	AllowUnencrypted  bool      `json:"allow_unencrypted,omitempty"`
 	State             string    `json:"state"`                // Opened, Disconnected, Broken, Closed

@@ -41,15 +41,34 @@ type TLSConfig struct {
 type Config struct {
 	// URL of the WinRM endpoint, e.g. http://host:5985/wsman.
 	URL string
-	// Auth is "ntlm", "negotiate" (NTLM inside HTTP Negotiate; Kerberos
-	// later) or "basic". Empty means "negotiate".
+	// Auth is "negotiate" (HTTP Negotiate: Kerberos when it can, else
+	// NTLM, as Windows chooses), "kerberos" (the raw Kerberos scheme, never
+	// NTLM), "ntlm" (NTLM inside HTTP Negotiate) or "basic". Empty means
+	// "negotiate".
 	Auth string
-	// Username is "DOMAIN\user", "user@domain" or "user".
+	// Username is "DOMAIN\user", "user@domain" or "user". For Kerberos
+	// "user@REALM" or "REALM\user"; empty uses the credential cache's
+	// principal.
 	Username string
+	// Password, when set, gets Kerberos tickets from the KDC (AS exchange)
+	// and serves NTLM.
 	Password string
 	// NTHash (16 bytes) replaces Password for NTLM.
 	NTHash []byte
-	TLS    TLSConfig
+	// SPN overrides the Kerberos service principal. The default is
+	// "HTTP/<host>" (the URL's host, lower-case), then "WSMAN/<host>" when
+	// the KDC does not know the first.
+	SPN string
+	// Keytab is a keytab file holding the user's keys; Kerberos uses it
+	// when no Password is given.
+	Keytab string
+	// CCache is the Kerberos credential cache used when neither Password
+	// nor Keytab is given; "" means $KRB5CCNAME, else the default cache.
+	CCache string
+	// Krb5Conf is the krb5.conf to read; "" means $KRB5_CONFIG, else
+	// /etc/krb5.conf.
+	Krb5Conf string
+	TLS      TLSConfig
 	// AllowUnencrypted permits Basic over plain HTTP. NTLM over HTTP always
 	// seals messages.
 	AllowUnencrypted bool
@@ -74,21 +93,27 @@ type Config struct {
 // concurrent use: each concurrent Post takes its own lane (one TCP/TLS
 // connection with its own authentication context).
 type Client struct {
-	cfg     Config
-	url     *url.URL
-	https   bool
-	scheme  string // "basic" or "ntlm"
-	seal    bool   // NTLM over HTTP: every body is sealed
-	domain  string
-	user    string
-	tlsConf *tls.Config
-	proxy   func(*url.URL) (*url.URL, error)
-	log     *slog.Logger
-	sem     chan struct{}
-	mu      sync.Mutex
-	idle    []*lane
-	closed  bool
-	laneSeq int
+	cfg    Config
+	url    *url.URL
+	https  bool
+	scheme string // "basic", "ntlm", "negotiate" or "kerberos"
+	seal   bool   // NTLM or Kerberos over HTTP: every body is sealed
+	domain string
+	user   string
+	// ntlmErr is why NTLM cannot be used (no user name): negotiate reports
+	// it only when Kerberos is not possible either.
+	ntlmErr error
+	// tryKerberos: negotiate attempts Kerberos first (not for IP targets).
+	tryKerberos bool
+	krb         kerberosState
+	tlsConf     *tls.Config
+	proxy       func(*url.URL) (*url.URL, error)
+	log         *slog.Logger
+	sem         chan struct{}
+	mu          sync.Mutex
+	idle        []*lane
+	closed      bool
+	laneSeq     int
 	// livenessAfter: see the constant; tests set 0 to probe every reuse.
 	livenessAfter time.Duration
 	basicTok      string
@@ -102,6 +127,7 @@ type lane struct {
 	lr        *budgetReader // bounds what one response may make us read
 	br        *bufio.Reader
 	sealer    Sealer // nil when bodies travel in plain (HTTPS, Basic)
+	protocol  string // multipart/encrypted protocol of the sealed bodies
 	viaProxy  bool   // plain-HTTP proxy: requests use the absolute URI
 	proxyAuth string
 	lastUsed  time.Time
@@ -125,13 +151,29 @@ func New(cfg Config) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	isIP := net.ParseIP(u.Hostname()) != nil
 	switch strings.ToLower(cfg.Auth) {
 	case "", "negotiate", "ntlm":
-		c.scheme = "ntlm"
+		c.scheme = strings.ToLower(cfg.Auth)
+		if c.scheme == "" {
+			c.scheme = "negotiate"
+		}
 		c.seal = !c.https
 		c.domain, c.user = ntlmUser(cfg.Username)
 		if _, err := ntlm.NewInitiator(ntlm.InitiatorConfig{Credentials: c.creds()}); err != nil {
-			return nil, fmt.Errorf("transport: %w", err)
+			c.ntlmErr = fmt.Errorf("transport: %w", err)
+		}
+		// Windows never uses Kerberos for an IP address target (there is
+		// no service principal for it) unless one is named explicitly.
+		c.tryKerberos = c.scheme == "negotiate" && (!isIP || cfg.SPN != "") && kerberosHinted(cfg)
+		if c.ntlmErr != nil && !c.tryKerberos {
+			return nil, c.ntlmErr
+		}
+	case "kerberos":
+		c.scheme = "kerberos"
+		c.seal = !c.https
+		if isIP && cfg.SPN == "" {
+			return nil, fmt.Errorf("transport: Kerberos needs the server's host name; %s is an IP address: use the FQDN, or --auth ntlm / negotiate", u.Hostname())
 		}
 	case "basic":
 		c.scheme = "basic"
@@ -143,7 +185,7 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.basicTok = "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password))
 	default:
-		return nil, fmt.Errorf("transport: unsupported auth %q (want basic, ntlm or negotiate)", cfg.Auth)
+		return nil, fmt.Errorf("transport: unsupported auth %q (want negotiate, kerberos, ntlm or basic)", cfg.Auth)
 	}
 	if c.https {
 		if c.tlsConf, err = buildTLS(cfg.TLS, u.Hostname()); err != nil {
@@ -169,6 +211,18 @@ func New(cfg Config) (*Client, error) {
 	c.sem = make(chan struct{}, c.cfg.MaxLanes)
 	c.livenessAfter = livenessAfter
 	return c, nil
+}
+
+// kerberosHinted reports whether Negotiate should try Kerberos: the user
+// name carries a realm or domain (user@REALM, DOMAIN\user), or there is no
+// user name (the credential cache's principal), or Kerberos is configured
+// explicitly (keytab, SPN, krb5.conf, $KRB5_CONFIG). A bare user name
+// with a password is a local account of the server, for NTLM; trying
+// Kerberos would send the name to the default realm's KDC, whatever the
+// distribution's /etc/krb5.conf says that is.
+func kerberosHinted(cfg Config) bool {
+	return cfg.Username == "" || strings.ContainsAny(cfg.Username, `@\`) ||
+		cfg.Keytab != "" || cfg.SPN != "" || cfg.Krb5Conf != "" || os.Getenv("KRB5_CONFIG") != ""
 }
 
 func (c *Client) creds() ntlm.Credentials {
@@ -296,9 +350,8 @@ func (l *lane) alive() bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// openLane dials (through a proxy if configured), sets up TLS and runs the
-// NTLM handshake.
-func (c *Client) openLane(ctx context.Context, id int) (*lane, error) {
+// dial connects (through a proxy if configured) and sets up TLS.
+func (c *Client) dial(ctx context.Context, id int) (*lane, error) {
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	defer cancel()
 	addr := hostPort(c.url)
@@ -344,13 +397,68 @@ func (c *Client) openLane(ctx context.Context, id int) (*lane, error) {
 	l.lr = &budgetReader{r: l.conn}
 	l.br = bufio.NewReader(l.lr)
 	c.log.Debug("lane opened", "lane", id, "addr", addr, "proxy", proxyURL != nil)
-	if c.scheme == "ntlm" {
-		if err := c.handshake(ctx, l); err != nil {
-			l.conn.Close()
+	return l, nil
+}
+
+// openLane dials and authenticates a new lane.
+func (c *Client) openLane(ctx context.Context, id int) (*lane, error) {
+	l, err := c.dial(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	err = c.authenticate(ctx, l)
+	var fb *ntlmFallback
+	if errors.As(err, &fb) && fb.redial {
+		// The server closed the connection after refusing Kerberos.
+		l.conn.Close()
+		if l, err = c.dial(ctx, id); err != nil {
 			return nil, err
 		}
+		err = c.ntlmAfterKerberos(ctx, l, fb)
+	}
+	if err != nil {
+		l.conn.Close()
+		return nil, err
 	}
 	return l, nil
+}
+
+// authenticate runs the handshake of the configured scheme on a new lane.
+func (c *Client) authenticate(ctx context.Context, l *lane) error {
+	switch c.scheme {
+	case "ntlm":
+		return c.handshake(ctx, l)
+	case "kerberos":
+		return c.kerberosHandshake(ctx, l, true)
+	case "negotiate":
+		if !c.tryKerberos {
+			return c.handshake(ctx, l)
+		}
+		if reason := c.krb.ntlmOnly(); reason != nil {
+			return c.ntlmAfterKerberos(ctx, l, &ntlmFallback{reason: reason})
+		}
+		err := c.kerberosHandshake(ctx, l, false)
+		var fb *ntlmFallback
+		if !errors.As(err, &fb) {
+			return err
+		}
+		c.krb.setNTLMOnly(fb.reason)
+		if fb.redial {
+			return fb
+		}
+		return c.ntlmAfterKerberos(ctx, l, fb)
+	}
+	return nil
+}
+
+// ntlmAfterKerberos is Negotiate's fallback to NTLM.
+func (c *Client) ntlmAfterKerberos(ctx context.Context, l *lane, fb *ntlmFallback) error {
+	c.log.Debug("negotiate: using NTLM", "lane", l.id, "reason", fb.reason)
+	if c.ntlmErr != nil {
+		return &AuthError{User: c.cfg.Username, Reason: fmt.Sprintf("Kerberos is not possible (%s) and NTLM needs a user name and password: %v",
+			kerberosReason("", fb.reason), c.ntlmErr), Err: fb.reason}
+	}
+	return c.handshake(ctx, l)
 }
 
 // connect opens a CONNECT tunnel through an HTTP proxy.
@@ -446,7 +554,7 @@ func (c *Client) handshake(ctx context.Context, l *lane) error {
 		if !ini.Session().Confidential() {
 			return errors.New("transport: the server did not agree to NTLM message encryption, which plain HTTP requires")
 		}
-		l.sealer = ini.Session()
+		l.sealer, l.protocol = ini.Session(), ProtocolSPNEGO
 	}
 	c.log.Debug("lane authenticated", "lane", l.id, "user", c.cfg.Username, "sealed", c.seal)
 	return nil
@@ -499,7 +607,7 @@ func (c *Client) exchange(ctx context.Context, l *lane, envelope []byte) (status
 	}
 	body, ct := envelope, SOAPContentType
 	if l.sealer != nil {
-		if body, ct, err = WrapEncrypted(l.sealer, ProtocolSPNEGO, envelope); err != nil {
+		if body, ct, err = WrapEncrypted(l.sealer, l.protocol, envelope); err != nil {
 			return 0, nil, false, err
 		}
 	}
@@ -521,7 +629,7 @@ func (c *Client) exchange(ctx context.Context, l *lane, envelope []byte) (status
 		if !IsEncrypted(rct) {
 			return resp.StatusCode, nil, false, newHTTPError(c.url.Redacted(), resp, rbody, "unencrypted reply on an encrypted connection")
 		}
-		plain, err := UnwrapEncrypted(l.sealer, ProtocolSPNEGO, rct, rbody)
+		plain, err := UnwrapEncrypted(l.sealer, l.protocol, rct, rbody)
 		if err != nil {
 			return resp.StatusCode, nil, false, err
 		}

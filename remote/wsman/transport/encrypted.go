@@ -17,6 +17,22 @@ type Sealer interface {
 	Unseal(sig, sealed []byte) (plain []byte, err error)
 }
 
+// lengthSealer is a Sealer that tells the OriginalContent Length of a
+// plaintext of plainLen bytes: the plaintext plus any padding the sealing
+// adds (Kerberos RC4-HMAC pads; PROTOCOL.md §6.2). *kerberos.Session
+// implements it.
+type lengthSealer interface {
+	SealedLength(plainLen int) int
+}
+
+// originalLength is the OriginalContent Length for n plaintext bytes.
+func originalLength(s Sealer, n int) int {
+	if p, ok := s.(lengthSealer); ok {
+		return p.SealedLength(n)
+	}
+	return n
+}
+
 // Protocols of the multipart/encrypted body (MS-WSMV 2.2.9.1).
 const (
 	ProtocolSPNEGO   = "application/HTTP-SPNEGO-session-encrypted"   // Negotiate (NTLM or Kerberos via SPNEGO)
@@ -60,7 +76,7 @@ func WrapEncrypted(s Sealer, protocol string, plain []byte) (body []byte, conten
 	b.Grow(len(sealed) + len(sig) + 256)
 	b.WriteString("--" + encryptedBoundary + "\r\n")
 	b.WriteString("\tContent-Type: " + protocol + "\r\n")
-	b.WriteString("\tOriginalContent: type=" + SOAPContentType + ";Length=" + strconv.Itoa(len(plain)) + "\r\n")
+	b.WriteString("\tOriginalContent: type=" + SOAPContentType + ";Length=" + strconv.Itoa(originalLength(s, len(plain))) + "\r\n")
 	b.WriteString("--" + encryptedBoundary + "\r\n")
 	b.WriteString("\tContent-Type: " + octetStream + "\r\n")
 	b.Write(binary.LittleEndian.AppendUint32(nil, uint32(len(sig))))
@@ -124,7 +140,8 @@ func UnwrapEncrypted(s Sealer, protocol, contentType string, body []byte) ([]byt
 		// Windows and pywinrm put the plaintext length in Length;
 		// bodgit/ntlmssp's http client counts the whole data part
 		// (length prefix + signature + sealed data). Both are accepted.
-		if len(plain) != length && 4+len(sig)+len(sealed) != length {
+		// RC4 Kerberos counts its padding.
+		if len(plain) != length && 4+len(sig)+len(sealed) != length && originalLength(s, len(plain)) != length {
 			return nil, framingErr("decrypted %d bytes, OriginalContent says Length=%d", len(plain), length)
 		}
 		out = append(out, plain...)

@@ -5,17 +5,20 @@ import (
 	"context"
 	"crypto/subtle"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/pssession/pssession/remote/wsman/kerberos"
 	"github.com/pssession/pssession/remote/wsman/ntlm"
 )
 
@@ -29,8 +32,10 @@ type ServerConfig struct {
 	// LookupPassword, when set, is asked before Users, with the domain and
 	// user as the client sent them.
 	LookupPassword func(domain, user string) (password string, ok bool)
-	// Schemes offered: "negotiate" (NTLM, raw or inside SPNEGO) and/or
-	// "basic". Empty means both.
+	// Schemes offered: "negotiate" (NTLM, raw or inside SPNEGO, and
+	// Kerberos when KeytabFile is set), "kerberos" (Kerberos only, under
+	// both the Negotiate and the Kerberos scheme; needs KeytabFile) and/or
+	// "basic". Empty means all that are configured.
 	Schemes []string
 	// Realm of the Basic challenge; empty means "WSMAN".
 	Realm string
@@ -43,10 +48,23 @@ type ServerConfig struct {
 	// clients over HTTPS that send channel bindings (tls-server-end-point)
 	// must match it, as with WinRM's CbtHardeningLevel=Relaxed.
 	ChannelBindingCert *x509.Certificate
+	// RequireChannelBinding refuses clients over HTTPS that send no channel
+	// bindings, as with WinRM's CbtHardeningLevel=Strict.
+	RequireChannelBinding bool
 	// MaxBodySize bounds a request body; 0 means 8 MiB.
 	MaxBodySize int64
 	// Logger receives one line per authentication outcome; never secrets.
 	Logger *slog.Logger
+	// KeytabFile enables Kerberos: the service keys (e.g. for
+	// HTTP/host@REALM) that decrypt the clients' tickets. Clients may send
+	// an SPNEGO NegTokenInit whose first mechanism is Kerberos, or a raw
+	// Kerberos token, under the Negotiate scheme, or a raw token under the
+	// Kerberos scheme; the authenticated user is the client principal
+	// ("user@REALM").
+	KeytabFile string
+	// ServicePrincipal limits Kerberos to this principal of the keytab;
+	// empty accepts any principal found there.
+	ServicePrincipal string
 }
 
 // DefaultMaxBodySize bounds request bodies when ServerConfig.MaxBodySize is 0.
@@ -66,7 +84,9 @@ type ServerAuth struct {
 	next      http.Handler
 	cfg       ServerConfig
 	basic     bool
-	negotiate bool
+	negotiate bool // NTLM (raw or in SPNEGO) under Negotiate/NTLM
+	kerberos  bool // Kerberos under Negotiate and Kerberos
+	krb       *kerberos.Acceptor
 	hashes    map[string][]byte // lower-case "domain\user" or "user" → NT hash
 	log       *slog.Logger
 }
@@ -81,7 +101,8 @@ type connState struct {
 	spnego    bool
 	mechTypes []byte // DER MechTypeList of the SPNEGO NegTokenInit
 	scheme    string // "Negotiate" or "NTLM", echoed in challenges
-	session   *ntlm.Session
+	session   Sealer // *ntlm.Session or *kerberos.Session
+	protocol  string // multipart/encrypted protocol of the context
 	user      string
 }
 
@@ -91,8 +112,9 @@ func NewServerAuth(next http.Handler, cfg ServerConfig) (*ServerAuth, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	keytab := cfg.KeytabFile != ""
 	if len(cfg.Schemes) == 0 {
-		s.basic, s.negotiate = true, true
+		s.basic, s.negotiate, s.kerberos = true, true, keytab
 	}
 	for _, sc := range cfg.Schemes {
 		switch strings.ToLower(sc) {
@@ -100,9 +122,26 @@ func NewServerAuth(next http.Handler, cfg ServerConfig) (*ServerAuth, error) {
 			s.basic = true
 		case "negotiate", "ntlm":
 			s.negotiate = true
+			s.kerberos = s.kerberos || keytab
+		case "kerberos":
+			if !keytab {
+				return nil, errors.New("transport: the kerberos scheme needs a keytab")
+			}
+			s.kerberos = true
 		default:
-			return nil, fmt.Errorf("transport: unknown auth scheme %q (want basic or negotiate)", sc)
+			return nil, fmt.Errorf("transport: unknown auth scheme %q (want basic, negotiate or kerberos)", sc)
 		}
+	}
+	if s.kerberos {
+		if cfg.RequireChannelBinding && cfg.ChannelBindingCert == nil {
+			return nil, errors.New("transport: RequireChannelBinding needs ChannelBindingCert (the server's TLS certificate)")
+		}
+		acc, err := kerberos.NewAcceptor(kerberos.AcceptorConfig{KeytabFile: cfg.KeytabFile,
+			ServicePrincipal: cfg.ServicePrincipal, Logger: s.log})
+		if err != nil {
+			return nil, fmt.Errorf("transport: %w", err)
+		}
+		s.krb = acc
 	}
 	if s.cfg.Realm == "" {
 		s.cfg.Realm = "WSMAN"
@@ -179,7 +218,9 @@ func (s *ServerAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if authz := r.Header.Get("Authorization"); authz != "" {
 		scheme, cred, _ := strings.Cut(authz, " ")
 		switch {
-		case s.negotiate && (strings.EqualFold(scheme, "Negotiate") || strings.EqualFold(scheme, "NTLM")):
+		case (s.negotiate || s.kerberos) && strings.EqualFold(scheme, "Negotiate"),
+			s.negotiate && strings.EqualFold(scheme, "NTLM"),
+			s.kerberos && strings.EqualFold(scheme, "Kerberos"):
 			if !s.negotiateStep(w, r, cs, scheme, strings.TrimSpace(cred), body) {
 				return
 			}
@@ -235,6 +276,27 @@ func (s *ServerAuth) negotiateStep(w http.ResponseWriter, r *http.Request, cs *c
 	tok, err := base64.StdEncoding.DecodeString(cred)
 	if err != nil || len(tok) == 0 {
 		s.log.Info("malformed Negotiate token", "remote", r.RemoteAddr)
+		s.challenge(w, r, cs, http.StatusUnauthorized)
+		return false
+	}
+	if s.kerberos {
+		if strings.EqualFold(scheme, "Kerberos") {
+			s.kerberosStep(w, r, cs, "Kerberos", tok, nil, body)
+			return false
+		}
+		if isKerberosToken(tok) { // raw KRB5 under Negotiate (pywinrm with requests-kerberos)
+			s.kerberosStep(w, r, cs, "Negotiate", tok, nil, body)
+			return false
+		}
+		if !ntlm.IsNTLMToken(tok) {
+			if m, err := parseSPNEGO(tok); err == nil && m.init && isKerberosMech(m.mechTypes[0]) && len(m.mechToken) > 0 {
+				s.kerberosStep(w, r, cs, "Negotiate", m.mechToken, m.mechTypes[0], body)
+				return false
+			}
+		}
+	}
+	if !s.negotiate || strings.EqualFold(scheme, "Kerberos") {
+		s.log.Info("NTLM token refused (NTLM not enabled)", "remote", r.RemoteAddr)
 		s.challenge(w, r, cs, http.StatusUnauthorized)
 		return false
 	}
@@ -307,28 +369,61 @@ func (s *ServerAuth) negotiateStep(w http.ResponseWriter, r *http.Request, cs *c
 		}
 		w.Header().Set("WWW-Authenticate", cs.scheme+" "+base64.StdEncoding.EncodeToString(spnegoResp(negAcceptCompleted, nil, nil, mic)))
 	}
-	cs.session, cs.user = sess, joinUser(domain, user)
+	cs.session, cs.user, cs.protocol = sess, joinUser(domain, user), ProtocolSPNEGO
 	s.log.Info("NTLM authenticated", "remote", r.RemoteAddr, "user", cs.user)
+	s.authenticated(w, r, cs, body)
+	return false
+}
+
+// kerberosStep accepts an AP-REQ (mechTok). mech is the Kerberos OID the
+// client's NegTokenInit offered first, nil for a raw token, which is
+// answered raw. A request that carries a body (pywinrm authenticates
+// preemptively) is served at once, its response carrying the AP-REP.
+func (s *ServerAuth) kerberosStep(w http.ResponseWriter, r *http.Request, cs *connState, scheme string, mechTok []byte, mech asn1.ObjectIdentifier, body []byte) {
+	requireCB := s.cfg.RequireChannelBinding && r.TLS != nil
+	apRep, sess, client, err := s.krb.Accept(mechTok, s.channelBindings(r), requireCB)
+	if err != nil {
+		s.log.Info("Kerberos authentication failed", "remote", r.RemoteAddr, "err", err)
+		s.challenge(w, r, cs, http.StatusUnauthorized)
+		return
+	}
+	out := apRep
+	if mech != nil {
+		out = spnegoResp(negAcceptCompleted, mech, apRep, nil)
+	}
+	protocol := ProtocolSPNEGO
+	if strings.EqualFold(scheme, "Kerberos") {
+		protocol = ProtocolKerberos
+	}
+	cs.acceptor, cs.mechTypes = nil, nil
+	cs.session, cs.user, cs.protocol = sess, client, protocol
+	w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(out))
+	s.log.Info("Kerberos authenticated", "remote", r.RemoteAddr, "user", client, "scheme", scheme, "spnego", mech != nil)
+	s.authenticated(w, r, cs, body)
+}
+
+// authenticated finishes the request that completed a handshake: an empty
+// one gets 200, one with a body is served.
+func (s *ServerAuth) authenticated(w http.ResponseWriter, r *http.Request, cs *connState, body []byte) {
 	if len(body) == 0 {
 		w.WriteHeader(http.StatusOK) // end of the empty-body handshake (PROTOCOL.md §6.1)
-		return false
+		return
 	}
 	if r.TLS == nil && !s.cfg.AllowUnencrypted && !IsEncrypted(r.Header.Get("Content-Type")) {
 		http.Error(w, "transport: unencrypted request refused (message encryption is required over HTTP)", http.StatusBadRequest)
-		return false
+		return
 	}
 	if IsEncrypted(r.Header.Get("Content-Type")) {
 		plain, err := UnwrapEncrypted(cs.session, "", r.Header.Get("Content-Type"), body)
 		if err != nil {
 			cs.session = nil
 			http.Error(w, "transport: cannot decrypt request", http.StatusBadRequest)
-			return false
+			return
 		}
 		s.serve(w, r, cs.user, plain, true, cs)
-		return false
+		return
 	}
 	s.serve(w, r, cs.user, body, false, cs)
-	return false
 }
 
 // channelBindings is the expected tls-server-end-point data on a TLS request.
@@ -350,8 +445,11 @@ func canonicalScheme(s string) string {
 // any half-done context of the connection.
 func (s *ServerAuth) challenge(w http.ResponseWriter, r *http.Request, cs *connState, status int) {
 	cs.acceptor, cs.session, cs.user = nil, nil, ""
-	if s.negotiate {
+	if s.negotiate || s.kerberos {
 		w.Header().Add("WWW-Authenticate", "Negotiate")
+	}
+	if s.kerberos {
+		w.Header().Add("WWW-Authenticate", "Kerberos")
 	}
 	if s.basic && (r.TLS != nil || s.cfg.AllowUnencrypted) {
 		w.Header().Add("WWW-Authenticate", `Basic realm="`+s.cfg.Realm+`"`)
@@ -380,7 +478,7 @@ func (s *ServerAuth) serve(w http.ResponseWriter, r *http.Request, user string, 
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
-	out, ct, err := WrapEncrypted(cs.session, ProtocolSPNEGO, rec.body.Bytes())
+	out, ct, err := WrapEncrypted(cs.session, responseProtocol(r, cs), rec.body.Bytes())
 	if err != nil {
 		cs.session = nil
 		http.Error(w, "transport: cannot encrypt response", http.StatusInternalServerError)
@@ -393,6 +491,23 @@ func (s *ServerAuth) serve(w http.ResponseWriter, r *http.Request, user string, 
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(rec.status)
 	_, _ = w.Write(out)
+}
+
+// responseProtocol is the multipart/encrypted protocol of the request,
+// which the response repeats, else the one of the security context.
+func responseProtocol(r *http.Request, cs *connState) string {
+	if _, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil {
+		switch p := params["protocol"]; {
+		case strings.EqualFold(p, ProtocolSPNEGO):
+			return ProtocolSPNEGO
+		case strings.EqualFold(p, ProtocolKerberos):
+			return ProtocolKerberos
+		}
+	}
+	if cs.protocol != "" {
+		return cs.protocol
+	}
+	return ProtocolSPNEGO
 }
 
 // bufferedResponse collects the inner handler's response for sealing.
