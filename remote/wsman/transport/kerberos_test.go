@@ -383,6 +383,19 @@ func TestKerberosTransport(t *testing.T) {
 		})
 	}
 
+	t.Run("a wrong password is tried once, not once per lane", func(t *testing.T) {
+		c := newClient(t, func(c Config) Config { c.Auth, c.Password = "kerberos", "wrong"; return c }(e.config(krbURL, "")))
+		before := strings.Count(e.kdc.Log(), "PREAUTH_FAILED")
+		for range 3 {
+			if err := postErr(c, "<a/>"); err == nil {
+				t.Fatal("wrong password accepted")
+			}
+		}
+		if n := strings.Count(e.kdc.Log(), "PREAUTH_FAILED") - before; n != 1 {
+			t.Errorf("%d failed logins at the KDC, want 1", n)
+		}
+	})
+
 	t.Run("kerberos refuses an IP address without an SPN", func(t *testing.T) {
 		_, err := New(e.config(strings.Replace(krbURL, "localhost", "127.0.0.1", 1), "kerberos"))
 		want := "Kerberos needs the server's host name; 127.0.0.1 is an IP address: use the FQDN, or --auth ntlm / negotiate"
