@@ -850,3 +850,11 @@ func TestKerberosRC4(t *testing.T) {
 		t.Errorf("the service tickets were not RC4 only:\n%s", k.Log())
 	}
 }
+
+func TestNegotiateIPWithoutUser(t *testing.T) {
+	_, err := New(Config{URL: "http://192.0.2.1:5985/wsman"})
+	want := "192.0.2.1 is an IP address, so Negotiate uses NTLM (Kerberos needs the host name), and NTLM needs a user name and password"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}
