@@ -186,7 +186,7 @@ func (c *Client) kerberosHandshake(ctx context.Context, l *lane, raw bool) error
 // kerberosReply extracts the AP-REP mechanism token from the server's
 // final token: raw, or in an SPNEGO NegTokenResp accept-completed.
 func kerberosReply(tok []byte, raw bool) ([]byte, error) {
-	if tok == nil {
+	if len(tok) == 0 {
 		return nil, errors.New("no AP-REP in the 200 response")
 	}
 	if raw || isKerberosToken(tok) {

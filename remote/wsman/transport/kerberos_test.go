@@ -773,3 +773,27 @@ func TestKerberosServerKRBError(t *testing.T) {
 		})
 	}
 }
+
+// TestKerberosOnlyServer: Schemes ["kerberos"] offers Negotiate and
+// Kerberos but refuses NTLM; "kerberos" without a keytab is a config error.
+func TestKerberosOnlyServer(t *testing.T) {
+	e := newKrbEnv(t)
+	u, log := e.server(t, ServerConfig{KeytabFile: e.svcKeytab, Schemes: []string{"kerberos"}})
+	c := newClient(t, e.config(u, "ntlm"))
+	err := postErr(c, "<a/>")
+	var ae *AuthError
+	if !errors.As(err, &ae) || !cmp.Equal(ae.Schemes, []string{"Negotiate", "Kerberos"}) {
+		t.Errorf("NTLM client: err = %v, want an AuthError listing Negotiate and Kerberos", err)
+	}
+	log.take()
+	c = newClient(t, e.config(u, "negotiate"))
+	if _, body := post(t, c, "<a/>"); !strings.Contains(body, `user="alice@`+e.realm+`"`) {
+		t.Errorf("negotiate client: %s", body)
+	}
+	if _, err := NewServerAuth(echoHandler(), ServerConfig{Schemes: []string{"kerberos"}}); err == nil {
+		t.Error("kerberos scheme without a keytab accepted")
+	}
+	if _, err := NewServerAuth(echoHandler(), ServerConfig{KeytabFile: e.svcKeytab, RequireChannelBinding: true}); err == nil {
+		t.Error("RequireChannelBinding without ChannelBindingCert accepted")
+	}
+}

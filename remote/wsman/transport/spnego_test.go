@@ -50,10 +50,21 @@ func FuzzSPNEGOToken(f *testing.F) {
 	f.Add(spnegoResp(negAcceptIncomplete, oidNTLM, []byte("NTLMSSP\x00\x03\x00\x00\x00"), nil))
 	f.Add(mustMarshal(asn1.RawValue{Class: asn1.ClassApplication, Tag: 0, IsCompound: true,
 		Bytes: append(mustMarshal(oidSPNEGO), explicit(0, mustMarshal(negTokenInit{MechTypes: mechList(oidNTLM), MechToken: []byte("NTLMSSP\x00")}))...)}))
+	f.Add(spnegoResp(negAcceptCompleted, oidNTLM, []byte{0x60, 0x03, 0x06, 0x01, 0x00}, nil))
+	f.Add(spnegoInit(spnegoKerberosMechs, []byte{0x60, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02}))
 	f.Fuzz(func(t *testing.T, tok []byte) {
 		if sp, err := spnegoInner(tok); err == nil && len(sp.mech) == 0 {
 			t.Fatal("accepted token yields an empty mechanism token")
 		}
+		if m, err := parseSPNEGO(tok); err == nil && m.init && len(m.mechTypes) == 0 {
+			t.Fatal("accepted NegTokenInit without mechanisms")
+		}
+		for _, raw := range []bool{false, true} {
+			if rep, err := kerberosReply(tok, raw); err == nil && len(rep) == 0 {
+				t.Fatal("accepted reply yields an empty AP-REP")
+			}
+		}
+		isKerberosToken(tok)
 	})
 }
 
