@@ -20,8 +20,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/net/http/httpproxy"
-
 	"github.com/pssession/pssession/remote/wsman/ntlm"
 )
 
@@ -53,8 +51,8 @@ type Config struct {
 	// AllowUnencrypted permits Basic over plain HTTP. NTLM over HTTP always
 	// seals messages.
 	AllowUnencrypted bool
-	// Proxy chooses the proxy for a request URL; nil reads HTTPS_PROXY,
-	// HTTP_PROXY and NO_PROXY from the environment.
+	// Proxy chooses the proxy for a request URL (http, https, socks5 or
+	// socks5h; nil URL: direct); nil means ProxyFromEnvironment(nil).
 	Proxy func(*url.URL) (*url.URL, error)
 	// DialTimeout bounds connecting (TCP, proxy CONNECT, TLS); 0 means 30 s.
 	DialTimeout time.Duration
@@ -152,7 +150,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.proxy = cfg.Proxy
 	if c.proxy == nil {
-		c.proxy = httpproxy.FromEnvironment().ProxyFunc()
+		c.proxy = ProxyFromEnvironment(nil)
 	}
 	if c.cfg.DialTimeout <= 0 {
 		c.cfg.DialTimeout = 30 * time.Second
@@ -307,26 +305,12 @@ func (c *Client) openLane(ctx context.Context, id int) (*lane, error) {
 		return nil, fmt.Errorf("transport: proxy: %w", err)
 	}
 	l := &lane{id: id}
-	var d net.Dialer
 	if proxyURL != nil {
-		conn, err := d.DialContext(dctx, "tcp", hostPort(proxyURL))
-		if err != nil {
-			return nil, fmt.Errorf("transport: connect to proxy %s: %w", proxyURL.Host, err)
-		}
-		l.conn = conn
-		if u := proxyURL.User; u != nil {
-			p, _ := u.Password()
-			l.proxyAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+p))
-		}
-		if c.https {
-			if err := l.connect(dctx, addr); err != nil {
-				conn.Close()
-				return nil, err
-			}
-		} else {
-			l.viaProxy = true
+		if err := c.dialProxied(dctx, l, addr, proxyURL); err != nil {
+			return nil, err
 		}
 	} else {
+		var d net.Dialer
 		conn, err := d.DialContext(dctx, "tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("transport: connect to %s: %w", addr, err)
@@ -351,33 +335,6 @@ func (c *Client) openLane(ctx context.Context, id int) (*lane, error) {
 		}
 	}
 	return l, nil
-}
-
-// connect opens a CONNECT tunnel through an HTTP proxy.
-func (l *lane) connect(ctx context.Context, addr string) error {
-	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetDeadline(time.Now()) })
-	defer stop()
-	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr, Header: http.Header{}}
-	if l.proxyAuth != "" {
-		req.Header.Set("Proxy-Authorization", l.proxyAuth)
-	}
-	if err := req.Write(l.conn); err != nil {
-		return fmt.Errorf("transport: proxy CONNECT: %w", err)
-	}
-	br := bufio.NewReader(l.conn)
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
-		return fmt.Errorf("transport: proxy CONNECT: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("transport: proxy refused CONNECT to %s: %s", addr, resp.Status)
-	}
-	if br.Buffered() > 0 {
-		return errors.New("transport: proxy sent data after CONNECT")
-	}
-	_ = l.conn.SetDeadline(time.Time{})
-	return nil
 }
 
 func hostPort(u *url.URL) string {
