@@ -40,7 +40,8 @@ type Config struct {
 	// URL of the WinRM endpoint, e.g. http://host:5985/wsman.
 	URL string
 	// Auth is "ntlm", "negotiate" (NTLM inside HTTP Negotiate; Kerberos
-	// later) or "basic". Empty means "negotiate".
+	// later), "basic" or "certificate" (HTTPS with TLS.ClientCert). Empty
+	// means "negotiate".
 	Auth string
 	// Username is "DOMAIN\user", "user@domain" or "user".
 	Username string
@@ -140,8 +141,12 @@ func New(cfg Config) (*Client, error) {
 			return nil, errors.New("transport: Basic authentication needs a user name")
 		}
 		c.basicTok = "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password))
+	case "certificate":
+		if err := c.initCertificate(); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("transport: unsupported auth %q (want basic, ntlm or negotiate)", cfg.Auth)
+		return nil, fmt.Errorf("transport: unsupported auth %q (want basic, ntlm, negotiate or certificate)", cfg.Auth)
 	}
 	if c.https {
 		if c.tlsConf, err = buildTLS(cfg.TLS, u.Hostname()); err != nil {
@@ -199,7 +204,12 @@ func buildTLS(tc TLSConfig, host string) (*tls.Config, error) {
 		conf.RootCAs = pool
 	}
 	if tc.ClientCert != nil {
-		conf.Certificates = []tls.Certificate{*tc.ClientCert}
+		// Presented whenever asked, even if the server's list of acceptable
+		// CAs does not name its issuer (crypto/tls would then send none): an
+		// untrusted certificate then fails visibly in the handshake instead
+		// of turning into an anonymous 401.
+		cert := tc.ClientCert
+		conf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
 	}
 	return conf, nil
 }
@@ -450,10 +460,7 @@ func isSOAPorEncrypted(ct string) bool {
 // exchange sends envelope on l and interprets the reply. keep reports
 // whether the lane can be reused.
 func (c *Client) exchange(ctx context.Context, l *lane, envelope []byte) (status int, out []byte, keep bool, err error) {
-	authz := ""
-	if c.scheme == "basic" {
-		authz = c.basicTok
-	}
+	authz := c.staticAuthorization()
 	body, ct := envelope, SOAPContentType
 	if l.sealer != nil {
 		if body, ct, err = WrapEncrypted(l.sealer, ProtocolSPNEGO, envelope); err != nil {
@@ -470,7 +477,7 @@ func (c *Client) exchange(ctx context.Context, l *lane, envelope []byte) (status
 	case http.StatusOK, http.StatusInternalServerError:
 	case http.StatusUnauthorized:
 		return resp.StatusCode, nil, false, &AuthError{User: c.cfg.Username, Status: resp.StatusCode, Schemes: authSchemes(resp.Header),
-			Reason: "the server rejected the credentials (wrong user name or password, or the account may not use WinRM)"}
+			Reason: c.rejectedReason()}
 	default:
 		return resp.StatusCode, nil, keep, c.unexpected(resp, rbody, "")
 	}

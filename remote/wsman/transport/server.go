@@ -34,6 +34,11 @@ type ServerConfig struct {
 	Schemes []string
 	// Realm of the Basic challenge; empty means "WSMAN".
 	Realm string
+	// ClientCAs verify client certificates over HTTPS; TLSConfig asks for
+	// one when set. CertMappings (non-empty: certificate authentication is
+	// on, whatever Schemes says) map a verified certificate to a user.
+	ClientCAs    *x509.CertPool
+	CertMappings []CertMapping
 	// AllowUnencrypted accepts plain SOAP bodies and Basic over plain HTTP,
 	// like WinRM's AllowUnencrypted=true. The default refuses them.
 	AllowUnencrypted bool
@@ -103,9 +108,13 @@ func NewServerAuth(next http.Handler, cfg ServerConfig) (*ServerAuth, error) {
 			s.basic = true
 		case "negotiate", "ntlm":
 			s.negotiate = true
+		case "certificate": // on when CertMappings are given
 		default:
-			return nil, fmt.Errorf("transport: unknown auth scheme %q (want basic or negotiate)", sc)
+			return nil, fmt.Errorf("transport: unknown auth scheme %q (want basic, negotiate or certificate)", sc)
 		}
+	}
+	if err := s.checkAuthExtras(); err != nil {
+		return nil, err
 	}
 	if s.cfg.Realm == "" {
 		s.cfg.Realm = "WSMAN"
@@ -182,6 +191,9 @@ func (s *ServerAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if authz := r.Header.Get("Authorization"); authz != "" {
 		scheme, cred, _ := strings.Cut(authz, " ")
 		switch {
+		case len(s.cfg.CertMappings) > 0 && authz == CertificateAuthHeader:
+			s.certificateStep(w, r, cs, body)
+			return
 		case s.negotiate && (strings.EqualFold(scheme, "Negotiate") || strings.EqualFold(scheme, "NTLM")):
 			if !s.negotiateStep(w, r, cs, scheme, strings.TrimSpace(cred), body) {
 				return
@@ -255,8 +267,9 @@ func (s *ServerAuth) negotiateStep(w http.ResponseWriter, r *http.Request, cs *c
 		acc, err := ntlm.NewAcceptor(ntlm.AcceptorConfig{
 			NbDomainName: s.cfg.NbDomainName, NbComputerName: s.cfg.NbComputerName,
 			DNSDomainName: s.cfg.DNSDomainName, DNSComputerName: s.cfg.DNSComputerName,
-			LookupNTHash:    s.lookupHash,
-			ChannelBindings: s.channelBindings(r),
+			LookupNTHash:           s.lookupHash,
+			ChannelBindings:        s.channelBindings(r),
+			RequireChannelBindings: s.cfg.RequireChannelBinding,
 		})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
