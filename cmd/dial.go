@@ -23,18 +23,22 @@ func dialClient(f *Factory, o *ConnOptions, target, password string) (*wsman.Cli
 	switch auth {
 	case "kerberos":
 		return nil, nil, usageError{fmt.Errorf("--auth kerberos is not supported yet; use negotiate (NTLM) or basic")}
-	case "certificate":
-		return nil, nil, usageError{fmt.Errorf("--auth certificate is not supported yet; use negotiate (NTLM) or basic")}
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if o.Debug {
 		logger = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	proxy, err := o.proxyFunc(f.Getenv)
+	if err != nil {
+		return nil, nil, err
 	}
 	tcfg := transport.Config{
 		URL:              u.String(),
 		Auth:             auth,
 		Username:         o.User,
 		Password:         password,
+		NTHash:           o.ntHash,
+		Proxy:            proxy,
 		AllowUnencrypted: o.AllowUnencrypted,
 		TLS:              transport.TLSConfig{CAFile: o.CAFile, InsecureSkipVerify: o.InsecureSkipVerify},
 		// A long-poll answers within the operation timeout; a response

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -35,6 +37,11 @@ type serveOptions struct {
 	Verbose   bool
 	// AllowUnencrypted accepts Basic and unsealed bodies over plain HTTP.
 	AllowUnencrypted bool
+	// ClientCA and CertMaps enable certificate authentication.
+	ClientCA string
+	CertMaps []string
+	// RequireChannelBinding refuses NTLM over HTTPS without channel bindings.
+	RequireChannelBinding bool
 }
 
 func newServeCmd(f *Factory) *cobra.Command {
@@ -53,12 +60,26 @@ plain HTTP) are accepted; --auth narrows the list. Without users and --auth,
 requests are accepted as user "anonymous". Each user sees only their own
 sessions.
 
+Certificate authentication (clients: --auth certificate) needs --tls,
+--client-ca FILE (PEM of the CAs that issue client certificates) and one
+--cert-map MATCH=USER per mapping, tried in order, like WinRM's client
+certificate mappings. MATCH is sha1:THUMBPRINT or sha256:THUMBPRINT of the
+client certificate, upn:NAME@DOMAIN (the UPN in its subject alternative
+name), or cn:NAME (its subject common name), optionally followed by
+,issuer:THUMBPRINT of a CA that must be in its chain. USER is the local user
+the session runs as; it need not be in --users.
+
+--require-channel-binding (with --tls) refuses NTLM clients that send no
+channel bindings, like WinRM's CbtHardeningLevel=Strict; bindings that do not
+match the certificate are refused in any case.
+
 With --tls and no --cert/--key a self-signed certificate is generated; its PEM
 path and SHA-256 fingerprint are printed so clients can trust it with
 --ca-file. The listening URL is printed on stdout; SIGINT or SIGTERM stops the
 server after closing every session.`,
 		Example: `  pssession serve --listen 127.0.0.1:5985
-  pssession serve --listen 127.0.0.1:5986 --tls --auth basic --users users.txt --engine sh`,
+  pssession serve --listen 127.0.0.1:5986 --tls --auth basic --users users.txt --engine sh
+  pssession serve --listen 127.0.0.1:5986 --tls --client-ca ca.pem --cert-map 'upn:alice@lab.test=LAB\alice'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
@@ -76,6 +97,9 @@ server after closing every session.`,
 	fs.StringVar(&opts.Engine, "engine", "scripted", "pipeline engine: scripted|sh")
 	fs.BoolVar(&opts.Verbose, "verbose", false, "log one line per request to stderr")
 	fs.BoolVar(&opts.AllowUnencrypted, "allow-unencrypted", false, "accept Basic and unsealed bodies over plain HTTP (insecure)")
+	fs.StringVar(&opts.ClientCA, "client-ca", "", "PEM file of CAs trusted for client certificates (with --tls and --cert-map)")
+	fs.StringArrayVar(&opts.CertMaps, "cert-map", nil, "map a client certificate to a user: MATCH[,issuer:THUMBPRINT]=USER, MATCH one of sha1:HEX, sha256:HEX, upn:NAME, cn:NAME (repeatable)")
+	fs.BoolVar(&opts.RequireChannelBinding, "require-channel-binding", false, "refuse NTLM over HTTPS without channel bindings (CbtHardeningLevel=Strict; needs --tls)")
 	return c
 }
 
@@ -96,12 +120,33 @@ func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
 			return err
 		}
 	}
+	extras, err := serveAuthExtras(opts)
+	if err != nil {
+		return err
+	}
 	schemes, err := authSchemes(opts.Auth, len(users) > 0)
 	if err != nil {
 		return usageError{err}
 	}
-	if len(schemes) > 0 && len(users) == 0 {
+	if len(extras.CertMappings) > 0 {
+		schemes = append(schemes, "certificate")
+	}
+	if slices.ContainsFunc(schemes, func(s string) bool { return s != "certificate" }) && len(users) == 0 {
 		return usageError{errors.New("--auth needs --users FILE")}
+	}
+	if opts.RequireChannelBinding && !slices.Contains(schemes, "negotiate") {
+		return usageError{errors.New("--require-channel-binding applies to NTLM (negotiate), which is not offered")}
+	}
+	var cert tls.Certificate
+	if opts.TLS {
+		if cert, err = serveCertificate(f, opts); err != nil {
+			return err
+		}
+		if cert.Leaf == nil {
+			if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+				return fmt.Errorf("serve: certificate: %w", err)
+			}
+		}
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if opts.Verbose {
@@ -111,13 +156,23 @@ func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
 	defer h.Close()
 	var handler http.Handler = h
 	var connContext func(context.Context, net.Conn) context.Context
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if len(schemes) > 0 {
-		sa, err := transport.NewServerAuth(h, transport.ServerConfig{Users: users, Schemes: schemes,
-			AllowUnencrypted: opts.AllowUnencrypted, Logger: logger})
+		scfg := transport.ServerConfig{Users: users, Schemes: schemes,
+			AllowUnencrypted: opts.AllowUnencrypted, Logger: logger,
+			ClientCAs: extras.ClientCAs, CertMappings: extras.CertMappings,
+			RequireChannelBinding: opts.RequireChannelBinding}
+		if opts.TLS {
+			scfg.ChannelBindingCert = cert.Leaf
+		}
+		sa, err := transport.NewServerAuth(h, scfg)
 		if err != nil {
 			return usageError{err}
 		}
 		handler, connContext = sa, sa.ConnContext
+		if opts.TLS {
+			tlsConf = sa.TLSConfig(cert)
+		}
 	}
 
 	ln, err := net.Listen("tcp", opts.Listen)
@@ -128,11 +183,7 @@ func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
 	scheme := "http"
 	if opts.TLS {
 		scheme = "https"
-		cert, err := serveCertificate(f, opts)
-		if err != nil {
-			return err
-		}
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		srv.TLSConfig = tlsConf
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	fmt.Fprintf(f.IO.Out, "Listening on %s://%s/wsman (engine %s)\n", scheme, ln.Addr(), opts.Engine)
@@ -164,15 +215,46 @@ func authSchemes(list []string, haveUsers bool) ([]string, error) {
 		switch s {
 		case "basic", "negotiate":
 			out = append(out, s)
+		case "certificate": // implied by --cert-map
 		case "ntlm":
 			out = append(out, "negotiate")
 		case "":
 		default:
-			return nil, fmt.Errorf("--auth %q: the endpoint accepts basic and negotiate", s)
+			return nil, fmt.Errorf("--auth %q: the endpoint accepts basic and negotiate (certificate comes with --cert-map)", s)
 		}
 	}
 	if len(out) == 0 && haveUsers {
 		out = []string{"basic", "negotiate"}
+	}
+	return out, nil
+}
+
+// serveAuthExtras validates --client-ca, --cert-map and
+// --require-channel-binding and returns the client CA pool and mappings.
+func serveAuthExtras(opts *serveOptions) (transport.ServerConfig, error) {
+	var out transport.ServerConfig
+	if (opts.ClientCA == "") != (len(opts.CertMaps) == 0) {
+		return out, usageError{errors.New("--client-ca and --cert-map go together")}
+	}
+	if (opts.ClientCA != "" || opts.RequireChannelBinding) && !opts.TLS {
+		return out, usageError{errors.New("--client-ca, --cert-map and --require-channel-binding need --tls")}
+	}
+	for _, m := range opts.CertMaps {
+		cm, err := transport.ParseCertMapping(m)
+		if err != nil {
+			return out, usageError{fmt.Errorf("--cert-map: %w", err)}
+		}
+		out.CertMappings = append(out.CertMappings, cm)
+	}
+	if opts.ClientCA != "" {
+		pemData, err := os.ReadFile(opts.ClientCA)
+		if err != nil {
+			return out, fmt.Errorf("serve: --client-ca: %w", err)
+		}
+		out.ClientCAs = x509.NewCertPool()
+		if !out.ClientCAs.AppendCertsFromPEM(pemData) {
+			return out, usageError{fmt.Errorf("--client-ca %s holds no PEM certificate", opts.ClientCA)}
+		}
 	}
 	return out, nil
 }
