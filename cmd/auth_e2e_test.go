@@ -321,7 +321,7 @@ func TestCertificateAuthE2E(t *testing.T) {
 		{name: "unmapped", args: append([]string{url, "--auth", "certificate", "--ca-file", serverCA}, unmapped...),
 			code: 255, stderr: "did not accept the client certificate"},
 		{name: "untrusted CA", args: append([]string{url, "--auth", "certificate", "--ca-file", serverCA}, untrusted...),
-			code: 255, stderr: "unknown certificate authority"},
+			code: 255, stderr: "probably refused the client certificate"},
 		{name: "over http", args: append([]string{httpURL, "--auth", "certificate"}, alice...), code: 2, stderr: "needs HTTPS"},
 		{name: "no certificate", args: []string{url, "--auth", "certificate", "--ca-file", serverCA}, code: 2, stderr: "needs --cert-file"},
 		{name: "NTLM with channel bindings", args: []string{url, "-u", `LAB\alice`, "--ca-file", serverCA},

@@ -47,10 +47,9 @@ type ConnOptions struct {
 	// Proxy is --proxy: a proxy URL, or "none"/"direct"; empty means the
 	// environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY).
 	Proxy string
-	// NTHashHex is --nt-hash; ntHash is the decoded hash from it or from
-	// PSSESSION_NT_HASH, set by password(). Neither is ever saved or logged.
+	// NTHashHex is --nt-hash (else PSSESSION_NT_HASH is read when
+	// connecting). The hash is never saved or logged.
 	NTHashHex string
-	ntHash    []byte
 }
 
 // AddFlags registers the connection flags on fs.
@@ -152,35 +151,37 @@ func (o *ConnOptions) proxyFunc(getenv func(string) string) (func(*url.URL) (*ur
 	return func(*url.URL) (*url.URL, error) { return u, nil }, nil
 }
 
-// resolveNTHash sets o.ntHash from --nt-hash or PSSESSION_NT_HASH and
-// reports whether one was given. A hash on the command line gets a warning:
-// other local users can read a process's arguments.
+// resolveNTHash checks --nt-hash or PSSESSION_NT_HASH and reports whether
+// one was given (then no password is needed). A hash on the command line
+// gets a warning: other local users can read a process's arguments.
 func (o *ConnOptions) resolveNTHash(f *Factory) (bool, error) {
+	h, err := o.lookupNTHash(f)
+	if err != nil || h == nil {
+		return false, err
+	}
 	if o.NTHashHex != "" {
-		h, err := parseNTHash(o.NTHashHex, "--nt-hash")
-		if err != nil {
-			return false, err
-		}
 		fmt.Fprintln(f.IO.ErrOut, "pssession: warning: --nt-hash is visible to other local users (process list); prefer PSSESSION_NT_HASH")
-		o.ntHash = h
-		return true, nil
+	}
+	return true, nil
+}
+
+// lookupNTHash decodes --nt-hash, else PSSESSION_NT_HASH; nil when neither
+// is set.
+func (o *ConnOptions) lookupNTHash(f *Factory) ([]byte, error) {
+	if o.NTHashHex != "" {
+		return parseNTHash(o.NTHashHex, "--nt-hash")
 	}
 	if f.Getenv == nil {
-		return false, nil
+		return nil, nil
 	}
 	v := f.Getenv("PSSESSION_NT_HASH")
 	if v == "" {
-		return false, nil
+		return nil, nil
 	}
 	if err := ntHashAuth(o.Auth, "PSSESSION_NT_HASH"); err != nil {
-		return false, err
+		return nil, err
 	}
-	h, err := parseNTHash(v, "PSSESSION_NT_HASH")
-	if err != nil {
-		return false, err
-	}
-	o.ntHash = h
-	return true, nil
+	return parseNTHash(v, "PSSESSION_NT_HASH")
 }
 
 // EndpointURL turns a target (computer name, host:port, or URI) and the

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/pssession/pssession/remote/session"
@@ -32,12 +33,18 @@ func dialClient(f *Factory, o *ConnOptions, target, password string) (*wsman.Cli
 	if err != nil {
 		return nil, nil, err
 	}
+	var ntHash []byte
+	if !strings.EqualFold(auth, "certificate") {
+		if ntHash, err = o.lookupNTHash(f); err != nil {
+			return nil, nil, err
+		}
+	}
 	tcfg := transport.Config{
 		URL:              u.String(),
 		Auth:             auth,
 		Username:         o.User,
 		Password:         password,
-		NTHash:           o.ntHash,
+		NTHash:           ntHash,
 		Proxy:            proxy,
 		AllowUnencrypted: o.AllowUnencrypted,
 		TLS:              transport.TLSConfig{CAFile: o.CAFile, InsecureSkipVerify: o.InsecureSkipVerify},

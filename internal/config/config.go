@@ -38,7 +38,7 @@ func Keys() []string {
 	return []string{
 		"user", "auth", "port", "ssl", "configuration-name", "application-name",
 		"ca-file", "insecure-skip-verify", "allow-unencrypted",
-		"idle-timeout", "operation-timeout", "output-buffering",
+		"idle-timeout", "operation-timeout", "output-buffering", "proxy",
 	}
 }
 

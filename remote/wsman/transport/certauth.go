@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/tls"
@@ -9,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 )
@@ -295,4 +297,25 @@ func (c *Client) rejectedReason() string {
 		return "the server did not accept the client certificate (not mapped to a user, or certificate authentication is off)"
 	}
 	return "the server rejected the credentials (wrong user name or password, or the account may not use WinRM)"
+}
+
+// errCertRefused explains a connection the server dropped right after the
+// TLS handshake when a client certificate was presented.
+var errCertRefused = errors.New("the server closed the connection after the TLS handshake: it probably refused the client certificate (issuer not trusted by the server, expired, or not valid for client authentication)")
+
+// explainCertFailure adds errCertRefused to a network error on the first
+// request of a certificate-authenticated lane. With TLS 1.3 the server
+// checks the client certificate after the client's handshake is complete,
+// so its refusal shows up as an alert ("tls: unknown certificate
+// authority") or, when the client is still writing, as a reset or broken
+// pipe without the alert.
+func (c *Client) explainCertFailure(ctx context.Context, l *lane, err error) error {
+	if c.scheme != "certificate" || !l.lastUsed.IsZero() || ctx.Err() != nil {
+		return err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", err, errCertRefused)
 }

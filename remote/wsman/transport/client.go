@@ -469,7 +469,7 @@ func (c *Client) exchange(ctx context.Context, l *lane, envelope []byte) (status
 	}
 	resp, rbody, err := c.roundTrip(ctx, l, authz, body, ct)
 	if err != nil {
-		return 0, nil, false, err
+		return 0, nil, false, c.explainCertFailure(ctx, l, err)
 	}
 	keep = !resp.Close
 	rct := resp.Header.Get("Content-Type")
