@@ -349,4 +349,13 @@ func TestCertificateAuthE2E(t *testing.T) {
 			}
 		})
 	}
+
+	// A saved session remembers the certificate files (not their
+	// contents), so removing it needs no certificate flags.
+	if out, errOut, err := runBin(t, env, append([]string{"new", url, "--auth", "certificate", "--ca-file", serverCA, "--name", "bycert"}, alice...)...); err != nil {
+		t.Fatalf("new: %v\n%s%s", err, out, errOut)
+	}
+	if out, errOut, err := runBin(t, env, "remove", "bycert"); err != nil {
+		t.Fatalf("remove without certificate flags: %v\n%s%s", err, out, errOut)
+	}
 }

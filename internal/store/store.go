@@ -37,6 +37,8 @@ type Session struct {
 	BufferMode        string    `json:"buffer_mode,omitempty"`
 	CAFile            string    `json:"ca_file,omitempty"`
 	SkipVerify        bool      `json:"insecure_skip_verify,omitempty"`
+	CertFile          string    `json:"cert_file,omitempty"` // client certificate paths (--auth certificate); never the key itself
+	KeyFile           string    `json:"key_file,omitempty"`
 	AllowUnencrypted  bool      `json:"allow_unencrypted,omitempty"`
 	State             string    `json:"state"`                // Opened, Disconnected, Broken, Closed
 	CommandID         string    `json:"command_id,omitempty"` // a command left running while disconnected
