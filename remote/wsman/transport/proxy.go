@@ -132,10 +132,8 @@ func proxyHostPort(u *url.URL) string {
 // stream, an HTTP CONNECT tunnel, or (Basic over plain HTTP only) a
 // connection to an HTTP forward proxy with l.viaProxy set.
 func (c *Client) dialProxied(ctx context.Context, l *lane, addr string, proxyURL *url.URL) error {
-	pname := proxyURL.Redacted()
-	if proxyURL.User != nil {
-		pname = (&url.URL{Scheme: proxyURL.Scheme, Host: proxyURL.Host}).String()
-	}
+	// The proxy as errors and logs name it: never its user info.
+	pname := (&url.URL{Scheme: proxyURL.Scheme, Host: proxyURL.Host}).String()
 	var d net.Dialer
 	switch strings.ToLower(proxyURL.Scheme) {
 	case "socks5", "socks5h":
@@ -148,7 +146,11 @@ func (c *Client) dialProxied(ctx context.Context, l *lane, addr string, proxyURL
 		if err != nil {
 			return fmt.Errorf("transport: SOCKS5 proxy %s: %w", pname, err)
 		}
-		conn, err := sd.(proxy.ContextDialer).DialContext(ctx, "tcp", addr)
+		cd, ok := sd.(proxy.ContextDialer)
+		if !ok {
+			return fmt.Errorf("transport: SOCKS5 proxy %s: dialer cannot take a context", pname)
+		}
+		conn, err := cd.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("transport: SOCKS5 proxy %s: %w", pname, ctx.Err())
