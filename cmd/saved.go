@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -53,6 +54,9 @@ func savedConn(s store.Session, base ConnOptions) ConnOptions {
 		o.Krb5Conf = s.Krb5Conf
 	}
 	o.InsecureSkipVerify = o.InsecureSkipVerify || s.SkipVerify
+	if s.CertFile != "" && o.CertFile == "" {
+		o.CertFile, o.KeyFile = s.CertFile, s.KeyFile
+	}
 	o.AllowUnencrypted = o.AllowUnencrypted || s.AllowUnencrypted
 	if s.IdleTimeout != 0 {
 		o.IdleTimeout = time.Duration(s.IdleTimeout)
@@ -81,8 +85,21 @@ func recordFor(name string, o *ConnOptions, u *url.URL, sess *session.Session) s
 		Keytab:            o.Keytab,
 		Krb5Conf:          o.Krb5Conf,
 		SkipVerify:        o.InsecureSkipVerify,
+		CertFile:          absPath(o.CertFile),
+		KeyFile:           absPath(o.KeyFile),
 		AllowUnencrypted:  o.AllowUnencrypted,
 	}
+}
+
+// absPath makes a saved file path independent of the working directory.
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 // bufferMode maps --output-buffering to the WS-Man BufferMode value.

@@ -39,7 +39,7 @@ func Keys() []string {
 		"user", "auth", "port", "ssl", "configuration-name", "application-name",
 		"ca-file", "insecure-skip-verify", "allow-unencrypted",
 		"spn", "keytab", "krb5-conf",
-		"idle-timeout", "operation-timeout", "output-buffering",
+		"idle-timeout", "operation-timeout", "output-buffering", "proxy",
 	}
 }
 
