@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -42,8 +43,23 @@ func main() {
 	mb := flag.Int("mb", 100, "megabytes of remote output for the bulk scenario")
 	fanout := flag.Int("fanout", 32, "endpoints for the fan-out scenario")
 	only := flag.String("only", "", "comma-separated scenarios to run (invoke,bulk,fanout); empty runs all")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the harness process (the in-process fan-out endpoints) to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		pf, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchharness:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			fmt.Fprintln(os.Stderr, "benchharness:", err)
+			os.Exit(1)
+		}
+		defer pf.Close()
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*runs, *bin, *mb, *fanout, *only); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "benchharness:", err)
 		os.Exit(1)
 	}
