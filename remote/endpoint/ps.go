@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/pssession/pssession/remote/psrp"
@@ -267,6 +268,16 @@ func (h *Handler) psStartLocked(s *shell, cmd *command) {
 			}
 			spec.Commands = append(spec.Commands, ec)
 		}
+	}
+	if missing := unknownCommand(s.ps.rs, spec); missing != "" {
+		// PowerShell resolves every command of a pipeline before running
+		// any: nothing has run when this fails.
+		if err := pl.Fail(commandNotFoundRecord(missing)); err != nil {
+			h.log.Debug("endpoint: pipeline end", "shell", s.id, "command", cmd.id, "err", err)
+		}
+		h.psDrainLocked(s)
+		p.finished = true
+		return
 	}
 	w := &psWriter{h: h, s: s, cmd: cmd}
 	h.wg.Add(1)
@@ -810,6 +821,29 @@ func (w *psWriter) SetShouldExit(code int) error {
 // GET_COMMAND_METADATA answers from it.
 type CommandLister interface {
 	Commands() []string
+}
+
+// unknownCommand returns the first command of p (scripts aside) that a
+// runspace listing its commands does not have, or "". Runspaces that do
+// not list their commands resolve them themselves.
+func unknownCommand(rs Runspace, p Pipeline) string {
+	cl, ok := rs.(CommandLister)
+	if !ok {
+		return ""
+	}
+	var known []string
+	for _, c := range p.Commands {
+		if c.IsScript {
+			continue
+		}
+		if known == nil {
+			known = cl.Commands()
+		}
+		if !slices.ContainsFunc(known, func(k string) bool { return strings.EqualFold(k, c.Text) }) {
+			return c.Text
+		}
+	}
+	return ""
 }
 
 // psCommandMetadataLocked answers GET_COMMAND_METADATA (MS-PSRP 2.2.2.14,

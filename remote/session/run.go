@@ -59,6 +59,9 @@ type Result struct {
 	ShouldExit *int32
 	// ExitCode is the WS-Man command exit code (0 for PowerShell).
 	ExitCode int
+
+	// delivered is set once any stream event or host call arrived.
+	delivered bool
 }
 
 // run is one pipeline in flight. Its events arrive from the receiving
@@ -337,6 +340,7 @@ func (s *Session) drive(ctx context.Context, pl *psrp.ClientPipeline, r *run, re
 		for _, ev := range evs {
 			switch e := ev.(type) {
 			case psrp.PipelineHostCall:
+				res.delivered = true
 				if err := s.answerPipelineHostCall(ctx, pl, e.Call, res); err != nil {
 					return nil, err
 				}
@@ -351,6 +355,7 @@ func (s *Session) drive(ctx context.Context, pl *psrp.ClientPipeline, r *run, re
 					}
 				}
 			default:
+				res.delivered = true
 				if req.OnEvent != nil {
 					req.OnEvent(ev)
 				}
