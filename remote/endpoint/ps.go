@@ -470,26 +470,36 @@ func (h *Handler) psReceive(c *call, s *shell) (string, *Fault) {
 // psReceiveBody takes fragments that fit room into rsp:Stream elements
 // and reports Done once the final PIPELINE_STATE went out.
 func (h *Handler) psReceiveBody(cmdID string, queue *[]psrp.Fragment, p *psCommand, room int) string {
-	var b strings.Builder
-	// Base64 grows the fragments by 4/3; grow once rather than doubling
-	// through a response of up to the envelope size.
-	b.Grow(room/3*4 + 1024)
-	b.WriteString(`<rsp:ReceiveResponse>`)
 	attr := ""
 	if cmdID != "" {
 		attr = ` CommandId="` + esc(cmdID) + `"`
 	}
-	used := 0
-	var packet []byte
-	n := 0
+	// First pass: which fragments fit, and the exact size of their
+	// rsp:Stream elements (one per message), so that the body and the
+	// packet buffer are allocated once.
+	streamOverhead := len(`<rsp:Stream Name="stdout"`) + len(attr) + len(`>`) + len(`</rsp:Stream>`)
+	used, n, size, packetMax, packetLen := 0, 0, 0, 0, 0
 	for n < len(*queue) {
 		f := (*queue)[n]
 		if used > 0 && used+f.Size() > room {
 			break
 		}
 		used += f.Size()
-		packet = f.Append(packet)
+		packetLen += f.Size()
 		n++
+		if f.End || n == len(*queue) || used+(*queue)[n].Size() > room {
+			size += streamOverhead + base64.StdEncoding.EncodedLen(packetLen)
+			packetMax = max(packetMax, packetLen)
+			packetLen = 0
+		}
+	}
+	var b strings.Builder
+	b.Grow(size + 512)
+	b.WriteString(`<rsp:ReceiveResponse>`)
+	packet := make([]byte, 0, packetMax)
+	for i := range n {
+		f := (*queue)[i]
+		packet = f.Append(packet)
 		if f.End {
 			writeStream(&b, attr, packet)
 			packet = packet[:0]
