@@ -246,6 +246,8 @@ func runInvoke(ctx context.Context, f *Factory, o *InvokeOptions) error {
 			Progress: f.IO.IsStderrTTY() && !multi,
 			Mode:     mode,
 			Lock:     &outLock,
+			// Output lines are written per batch (RunRequest.Flush).
+			BufferOutput: true,
 		}
 		if multi {
 			r.Computer = target
@@ -404,7 +406,8 @@ func invokeOne(ctx context.Context, f *Factory, o *InvokeOptions, target, passwo
 		return startDisconnected(ctx, f, o, st, sess, target, script, width)
 	}
 
-	req := session.RunRequest{Spec: ScriptPipeline(script, toArgs(o.Args), width, false), CommandLine: session.CommandLineOf(script), OnEvent: r.Event}
+	req := session.RunRequest{Spec: ScriptPipeline(script, toArgs(o.Args), width, false), CommandLine: session.CommandLineOf(script),
+		OnEvent: r.Event, Flush: r.FlushOutput}
 	var res *session.Result
 	if r.Mode == shell.OutputText {
 		// `| Out-String -Stream`, or the script alone where Out-String is

@@ -48,6 +48,11 @@ type RunRequest struct {
 	OnEvent func(psrp.Event)
 	// OnStopping is called once when a stop was requested (ctx ended).
 	OnStopping func()
+	// Flush, when set, is called whenever the events delivered so far
+	// should reach the user: before a host call is answered and before
+	// the run waits for more events. A caller that buffers what OnEvent
+	// renders writes it out here.
+	Flush func()
 }
 
 // Result is how a pipeline ended.
@@ -341,6 +346,9 @@ func (s *Session) drive(ctx context.Context, pl *psrp.ClientPipeline, r *run, re
 			switch e := ev.(type) {
 			case psrp.PipelineHostCall:
 				res.delivered = true
+				if req.Flush != nil {
+					req.Flush()
+				}
 				if err := s.answerPipelineHostCall(ctx, pl, e.Call, res); err != nil {
 					return nil, err
 				}
@@ -360,6 +368,9 @@ func (s *Session) drive(ctx context.Context, pl *psrp.ClientPipeline, r *run, re
 					req.OnEvent(ev)
 				}
 			}
+		}
+		if req.Flush != nil && len(evs) > 0 {
+			req.Flush()
 		}
 		if terminal && done {
 			return res, nil
