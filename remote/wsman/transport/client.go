@@ -126,6 +126,7 @@ type lane struct {
 	br        *bufio.Reader
 	sealer    Sealer // nil when bodies travel in plain (HTTPS, Basic)
 	protocol  string // multipart/encrypted protocol of the sealed bodies
+	frame     []byte // reused for sealed request bodies
 	viaProxy  bool   // plain-HTTP proxy: requests use the absolute URI
 	proxyAuth string
 	lastUsed  time.Time
@@ -570,9 +571,11 @@ func (c *Client) exchange(ctx context.Context, l *lane, envelope []byte) (status
 	authz := c.staticAuthorization()
 	body, ct := envelope, SOAPContentType
 	if l.sealer != nil {
-		if body, ct, err = WrapEncrypted(l.sealer, l.protocol, envelope); err != nil {
+		// The lane's frame buffer is free again once roundTrip wrote it.
+		if body, ct, err = AppendEncrypted(l.frame[:0], l.sealer, l.protocol, envelope); err != nil {
 			return 0, nil, false, err
 		}
+		l.frame = body
 	}
 	resp, rbody, err := c.roundTrip(ctx, l, authz, body, ct)
 	if err != nil {
