@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"io/fs"
@@ -188,6 +189,17 @@ func TestProxyE2E(t *testing.T) {
 	socksP := testproxy.StartSOCKS5(t, testproxy.Options{User: "su", Password: "socks-pw", Resolve: resolve})
 	openSOCKS := testproxy.StartSOCKS5(t, testproxy.Options{Resolve: resolve})
 	refusing := testproxy.StartHTTP(t, testproxy.Options{RefuseConnect: true, Resolve: resolve})
+	// An https:// proxy; the child process trusts its certificate through
+	// SSL_CERT_FILE (Go's system roots on Unix).
+	proxyCert, proxyPEM, err := transport.SelfSignedCert("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxyCA := filepath.Join(t.TempDir(), "proxy-ca.pem")
+	if err := os.WriteFile(proxyCA, proxyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tlsP := testproxy.StartHTTP(t, testproxy.Options{Resolve: resolve, TLS: &tls.Config{Certificates: []tls.Certificate{proxyCert}}})
 	base := append(append([]string{}, cleanProxyEnv...), "XDG_STATE_HOME="+t.TempDir(), "PSSESSION_PASSWORD=Passw0rd!")
 	env := func(extra ...string) []string { return append(append([]string{}, base...), extra...) }
 	plain := "winrm.test:" + port
@@ -207,6 +219,10 @@ func TestProxyE2E(t *testing.T) {
 			args: []string{plain, "--proxy", socksP.URL("socks5", true)}},
 		{name: "--proxy socks5h over HTTPS", proxy: socksP, env: env(),
 			args: append(append([]string{}, secure...), "--proxy", socksP.URL("socks5h", true))},
+		{name: "--proxy https (TLS to the proxy)", proxy: tlsP, env: env("SSL_CERT_FILE=" + proxyCA),
+			args: []string{plain, "--proxy", tlsP.URL("https", false)}},
+		{name: "https proxy not trusted", proxy: tlsP, env: env(),
+			args: []string{plain, "--proxy", tlsP.URL("https", false)}, code: 255, stderr: "TLS to proxy"},
 		{name: "HTTPS_PROXY over HTTPS", proxy: httpP, env: env("HTTPS_PROXY=" + httpP.URL("http", true)),
 			args: secure},
 		{name: "https_proxy lower case", proxy: httpP, env: env("https_proxy=" + httpP.URL("http", true)),

@@ -196,6 +196,8 @@ func normalise(key, v string) (string, error) {
 	switch key {
 	case "user", "configuration-name", "application-name", "ca-file":
 		return v, nil
+	case "proxy": // checked where it is used (cmd --proxy)
+		return v, nil
 	case "port":
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 65535 {

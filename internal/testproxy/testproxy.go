@@ -5,6 +5,7 @@ package testproxy
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"io"
@@ -27,6 +28,9 @@ type Options struct {
 	// Resolve maps a requested host name to the host really dialled, so a
 	// test can use a name that does not resolve without the proxy.
 	Resolve map[string]string
+	// TLS, when set, makes clients speak TLS to the proxy (an https://
+	// proxy URL).
+	TLS *tls.Config
 }
 
 // Proxy is a running proxy.
@@ -72,6 +76,10 @@ func start(t testing.TB, opts Options, serve func(*Proxy, net.Conn)) *Proxy {
 		t.Fatal(err)
 	}
 	p := &Proxy{Addr: ln.Addr().String(), opts: opts, ln: ln, open: map[net.Conn]struct{}{}}
+	if opts.TLS != nil {
+		p.ln = tls.NewListener(ln, opts.TLS)
+		ln = p.ln
+	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()

@@ -155,6 +155,9 @@ func (c *Client) dialProxied(ctx context.Context, l *lane, addr string, proxyURL
 			if ctx.Err() != nil {
 				return fmt.Errorf("transport: SOCKS5 proxy %s: %w", pname, ctx.Err())
 			}
+			if proxyUnreachable(err) {
+				return fmt.Errorf("transport: connect to proxy %s: %w", pname, err)
+			}
 			return &ProxyError{Proxy: pname, Target: addr, Reason: "SOCKS5", Err: err}
 		}
 		l.conn = conn
@@ -229,4 +232,16 @@ func (l *lane) connect(ctx context.Context, addr, pname string) error {
 	}
 	_ = l.conn.SetDeadline(time.Time{})
 	return nil
+}
+
+// proxyUnreachable reports whether a SOCKS error is the failure to reach
+// the proxy itself (a "dial" error inside x/net's "socks connect" error)
+// rather than the proxy's answer.
+func proxyUnreachable(err error) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if oe, ok := e.(*net.OpError); ok && oe.Op == "dial" {
+			return true
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"net"
 	"net/url"
 	"strings"
 	"testing"
@@ -186,6 +187,26 @@ func TestParseProxy(t *testing.T) {
 		}
 		if err != nil || u.Redacted() != tt.want {
 			t.Errorf("ParseProxy(%q) = %v, %v; want %s", tt.in, u, err, tt.want)
+		}
+	}
+}
+
+// TestClientProxyUnreachable: a proxy that does not answer is reported as
+// such, not as a refusal.
+func TestClientProxyUnreachable(t *testing.T) {
+	srv, _ := startServer(t, echoHandler(), ServerConfig{}, false)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	for _, scheme := range []string{"http", "socks5"} {
+		c := newClient(t, Config{URL: srv.URL, Username: "bob", Password: "hunter2", Proxy: fixedProxy(t, scheme+"://u:secret-pw@"+dead)})
+		_, _, err := c.Post(context.Background(), []byte("<x/>"))
+		var pe *ProxyError
+		if err == nil || errors.As(err, &pe) || !strings.Contains(err.Error(), "connect to proxy "+scheme+"://"+dead) || strings.Contains(err.Error(), "secret-pw") {
+			t.Errorf("%s: got %v, want a connect-to-proxy error without the password", scheme, err)
 		}
 	}
 }
