@@ -141,6 +141,9 @@ func connFor(f *Factory, fs *pflag.FlagSet, target string) (ConnOptions, []effec
 				e.Source += " (Host " + s.Host + ")"
 			}
 		}
+		if key == "proxy" {
+			e.Value = redactProxy(e.Value)
+		}
 		out = append(out, e)
 	}
 	return c, out, nil
@@ -249,4 +252,12 @@ file, with the source of each.`,
 	conn.AddFlags(show.Flags())
 	c.AddCommand(show)
 	return c
+}
+
+// redactProxy hides the password of a proxy URL shown by `config show`.
+func redactProxy(v string) string {
+	if u, err := url.Parse(v); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return v
 }

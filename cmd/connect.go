@@ -113,6 +113,7 @@ func runConnect(ctx context.Context, f *Factory, o *ConnectOptions) error {
 		URL: u.String(), ComputerName: u.Hostname(), ConfigurationName: strings.TrimPrefix(found.ResourceURI, wsman.ResourcePowerShellPrefix),
 		Auth: conn.Auth, User: conn.User, IdleTimeout: store.Duration(conn.IdleTimeout), BufferMode: bufferMode(conn.OutputBuffering),
 		CAFile: conn.CAFile, SkipVerify: conn.InsecureSkipVerify, AllowUnencrypted: conn.AllowUnencrypted, State: stateDisconnected,
+		CertFile: absPath(conn.CertFile), KeyFile: absPath(conn.KeyFile),
 	}
 	if cmds, err := c.EnumerateCommands(ctx, found.ShellID); err == nil && len(cmds) > 0 {
 		rec.CommandID, rec.CommandText = strings.ToUpper(cmds[0].CommandID), cmds[0].CommandLine

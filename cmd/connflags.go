@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
+
+	"github.com/pssession/pssession/remote/wsman/transport"
 )
 
 // Default WinRM ports (MS-WSMV 2.2.1).
@@ -44,6 +47,12 @@ type ConnOptions struct {
 	OutputBuffering    string
 	PasswordStdin      bool
 	Debug              bool
+	// Proxy is --proxy: a proxy URL, or "none"/"direct"; empty means the
+	// environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY).
+	Proxy string
+	// NTHashHex is --nt-hash (else PSSESSION_NT_HASH is read when
+	// connecting). The hash is never saved or logged.
+	NTHashHex string
 }
 
 // AddFlags registers the connection flags on fs.
@@ -70,6 +79,8 @@ func (o *ConnOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.OutputBuffering, "output-buffering", "block", "output buffering while disconnected: block|drop")
 	fs.BoolVar(&o.PasswordStdin, "password-stdin", false, "read the password from the first line of standard input")
 	fs.BoolVar(&o.Debug, "debug", false, "log the wire exchange to stderr (secrets redacted)")
+	fs.StringVar(&o.Proxy, "proxy", "", `proxy: http://[user:pw@]host:port (CONNECT), socks5://... or socks5h://..., or "none"; default: HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY`)
+	fs.StringVar(&o.NTHashHex, "nt-hash", "", "NTLM with this NT hash (32 hex digits) instead of a password; prefer PSSESSION_NT_HASH, argv is visible to other local users")
 }
 
 // Validate checks option values that flags cannot check by type.
@@ -90,12 +101,107 @@ func (o *ConnOptions) Validate() error {
 	if (o.CertFile == "") != (o.KeyFile == "") {
 		return usageError{errors.New("--cert-file and --key-file go together")}
 	}
+	if strings.EqualFold(o.Auth, "certificate") && o.CertFile == "" {
+		return usageError{errors.New("--auth certificate needs --cert-file and --key-file")}
+	}
+	if o.NTHashHex != "" {
+		if _, err := parseNTHash(o.NTHashHex, "--nt-hash"); err != nil {
+			return err
+		}
+		if err := ntHashAuth(o.Auth, "--nt-hash"); err != nil {
+			return err
+		}
+	}
+	if _, err := o.proxyFunc(nil); err != nil {
+		return err
+	}
 	return nil
+}
+
+// parseNTHash decodes an NT hash given as 32 hex digits (the form
+// secretsdump and evil-winrm's -H use; an "LM:NT" pair is accepted too).
+func parseNTHash(s, what string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if lm, nt, ok := strings.Cut(s, ":"); ok && len(lm) == 32 {
+		s = nt
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 16 {
+		return nil, usageError{fmt.Errorf("%s: want the NT hash as 32 hex digits", what)}
+	}
+	return b, nil
+}
+
+// ntHashAuth checks that the authentication method can use an NT hash.
+func ntHashAuth(auth, what string) error {
+	switch strings.ToLower(auth) {
+	case "negotiate", "ntlm":
+		return nil
+	}
+	return usageError{fmt.Errorf("%s works with --auth ntlm or negotiate (NTLM), not %s", what, auth)}
+}
+
+// proxyFunc turns --proxy into the transport's proxy function; without
+// --proxy it reads the environment through getenv (nil: os.Getenv).
+func (o *ConnOptions) proxyFunc(getenv func(string) string) (func(*url.URL) (*url.URL, error), error) {
+	switch strings.ToLower(strings.TrimSpace(o.Proxy)) {
+	case "":
+		return transport.ProxyFromEnvironment(getenv), nil
+	case "none", "direct":
+		return func(*url.URL) (*url.URL, error) { return nil, nil }, nil
+	}
+	u, err := transport.ParseProxy(strings.TrimSpace(o.Proxy))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--proxy: %w", err)}
+	}
+	return func(*url.URL) (*url.URL, error) { return u, nil }, nil
+}
+
+// resolveNTHash checks --nt-hash or PSSESSION_NT_HASH and reports whether
+// one was given (then no password is needed). A hash on the command line
+// gets a warning: other local users can read a process's arguments.
+func (o *ConnOptions) resolveNTHash(f *Factory) (bool, error) {
+	h, err := o.lookupNTHash(f)
+	if err != nil || h == nil {
+		return false, err
+	}
+	if o.NTHashHex != "" {
+		fmt.Fprintln(f.IO.ErrOut, "pssession: warning: --nt-hash is visible to other local users (process list); prefer PSSESSION_NT_HASH")
+	}
+	return true, nil
+}
+
+// lookupNTHash decodes --nt-hash, else PSSESSION_NT_HASH; nil when neither
+// is set.
+func (o *ConnOptions) lookupNTHash(f *Factory) ([]byte, error) {
+	if o.NTHashHex != "" {
+		return parseNTHash(o.NTHashHex, "--nt-hash")
+	}
+	if f.Getenv == nil {
+		return nil, nil
+	}
+	v := f.Getenv("PSSESSION_NT_HASH")
+	if v == "" {
+		return nil, nil
+	}
+	if err := ntHashAuth(o.Auth, "PSSESSION_NT_HASH"); err != nil {
+		return nil, err
+	}
+	return parseNTHash(v, "PSSESSION_NT_HASH")
 }
 
 // EndpointURL turns a target (computer name, host:port, or URI) and the
 // options into the WinRM endpoint URL. --uri wins over the target.
+// Certificate authentication needs an https URL.
 func (o *ConnOptions) EndpointURL(target string) (*url.URL, error) {
+	u, err := o.endpointURL(target)
+	if err == nil && strings.EqualFold(o.Auth, "certificate") && u.Scheme != "https" {
+		return nil, usageError{errors.New("--auth certificate needs HTTPS (--ssl, port 5986 or an https:// URI): the certificate is presented in the TLS handshake")}
+	}
+	return u, err
+}
+
+func (o *ConnOptions) endpointURL(target string) (*url.URL, error) {
 	if o.URI != "" {
 		target = o.URI
 	}
@@ -155,7 +261,15 @@ func (o *ConnOptions) EndpointURL(target string) (*url.URL, error) {
 // passwordSource resolves the password without it ever being a flag value:
 // PSSESSION_PASSWORD, then --password-stdin, then a no-echo prompt when
 // stdin is a terminal. It returns "" when none applies.
+//
+// With an NT hash (--nt-hash, PSSESSION_NT_HASH) there is no password.
 func (o *ConnOptions) password(f *Factory, prompt string) (string, error) {
+	if strings.EqualFold(o.Auth, "certificate") {
+		return "", nil // the client certificate is the credential
+	}
+	if ok, err := o.resolveNTHash(f); err != nil || ok {
+		return "", err
+	}
 	if f.Getenv != nil {
 		if p := f.Getenv("PSSESSION_PASSWORD"); p != "" {
 			return p, nil

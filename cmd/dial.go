@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/pssession/pssession/remote/session"
@@ -20,13 +21,19 @@ func dialClient(f *Factory, o *ConnOptions, target, password string) (*wsman.Cli
 		return nil, nil, err
 	}
 	auth := o.Auth
-	switch auth {
-	case "certificate":
-		return nil, nil, usageError{fmt.Errorf("--auth certificate is not supported yet; use negotiate (NTLM) or basic")}
-	}
 	logger := slog.New(slog.DiscardHandler)
 	if o.Debug {
 		logger = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	proxy, err := o.proxyFunc(f.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ntHash []byte
+	if !strings.EqualFold(auth, "certificate") {
+		if ntHash, err = o.lookupNTHash(f); err != nil {
+			return nil, nil, err
+		}
 	}
 	tcfg := transport.Config{
 		URL:              u.String(),
@@ -36,6 +43,8 @@ func dialClient(f *Factory, o *ConnOptions, target, password string) (*wsman.Cli
 		SPN:              o.SPN,
 		Keytab:           o.Keytab,
 		Krb5Conf:         o.Krb5Conf,
+		NTHash:           ntHash,
+		Proxy:            proxy,
 		AllowUnencrypted: o.AllowUnencrypted,
 		TLS:              transport.TLSConfig{CAFile: o.CAFile, InsecureSkipVerify: o.InsecureSkipVerify},
 		// A long-poll answers within the operation timeout; a response

@@ -246,6 +246,8 @@ func runInvoke(ctx context.Context, f *Factory, o *InvokeOptions) error {
 			Progress: f.IO.IsStderrTTY() && !multi,
 			Mode:     mode,
 			Lock:     &outLock,
+			// Output lines are written per batch (RunRequest.Flush).
+			BufferOutput: true,
 		}
 		if multi {
 			r.Computer = target
@@ -404,8 +406,16 @@ func invokeOne(ctx context.Context, f *Factory, o *InvokeOptions, target, passwo
 		return startDisconnected(ctx, f, o, st, sess, target, script, width)
 	}
 
-	spec := ScriptPipeline(script, toArgs(o.Args), width, r.Mode == shell.OutputText && sess.HasOutString(ctx))
-	res, err := sess.Run(ctx, session.RunRequest{Spec: spec, CommandLine: session.CommandLineOf(script), OnEvent: r.Event})
+	req := session.RunRequest{Spec: ScriptPipeline(script, toArgs(o.Args), width, false), CommandLine: session.CommandLineOf(script),
+		OnEvent: r.Event, Flush: r.FlushOutput}
+	var res *session.Result
+	if r.Mode == shell.OutputText {
+		// `| Out-String -Stream`, or the script alone where Out-String is
+		// missing (restricted endpoints), without asking first.
+		res, err = sess.RunFormatted(ctx, req, outStringCommand(width))
+	} else {
+		res, err = sess.Run(ctx, req)
+	}
 	runErr = err
 	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, session.ErrAbandoned)) {
 		// Interrupted (SIGINT/SIGTERM): the remote pipeline was stopped;
@@ -454,12 +464,17 @@ func ScriptPipeline(script string, args []clixml.Value, width int, outString boo
 	}
 	cmds := []psrp.Command{cmd}
 	if outString {
-		cmds = append(cmds, psrp.Command{Cmd: "Out-String", Args: []psrp.Argument{
-			{Name: "Stream", Value: true},
-			{Name: "Width", Value: int32(width)},
-		}})
+		cmds = append(cmds, outStringCommand(width))
 	}
 	return psrp.PipelineSpec{Commands: cmds, NoInput: true}
+}
+
+// outStringCommand is `Out-String -Stream -Width width`.
+func outStringCommand(width int) psrp.Command {
+	return psrp.Command{Cmd: "Out-String", Args: []psrp.Argument{
+		{Name: "Stream", Value: true},
+		{Name: "Width", Value: int32(width)},
+	}}
 }
 
 // startDisconnected starts the script in a new named session, saves it,

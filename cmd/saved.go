@@ -54,6 +54,9 @@ func savedConn(s store.Session, base ConnOptions) ConnOptions {
 		o.Krb5Conf = s.Krb5Conf
 	}
 	o.InsecureSkipVerify = o.InsecureSkipVerify || s.SkipVerify
+	if s.CertFile != "" && o.CertFile == "" {
+		o.CertFile, o.KeyFile = s.CertFile, s.KeyFile
+	}
 	o.AllowUnencrypted = o.AllowUnencrypted || s.AllowUnencrypted
 	if s.IdleTimeout != 0 {
 		o.IdleTimeout = time.Duration(s.IdleTimeout)
@@ -82,6 +85,8 @@ func recordFor(name string, o *ConnOptions, u *url.URL, sess *session.Session) s
 		Keytab:            absPath(o.Keytab),
 		Krb5Conf:          absPath(o.Krb5Conf),
 		SkipVerify:        o.InsecureSkipVerify,
+		CertFile:          absPath(o.CertFile),
+		KeyFile:           absPath(o.KeyFile),
 		AllowUnencrypted:  o.AllowUnencrypted,
 	}
 }

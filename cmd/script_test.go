@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -38,9 +39,41 @@ func TestMain(m *testing.M) {
 // serveEndpoint serves the scripted engine behind NTLM (sealed HTTP) and
 // Basic, with user LAB\alice / Passw0rd!, on 127.0.0.1:0.
 func serveEndpoint() (addr string, stop func(), err error) {
+	return serveEngine(endpoint.Scripted{})
+}
+
+// restrictedEngine is the scripted engine without Out-String, as on a
+// restricted (JEA) endpoint: pipelines naming it fail before they run.
+type restrictedEngine struct{ endpoint.Scripted }
+
+func (e restrictedEngine) Open(ctx context.Context, opts endpoint.RunspaceOptions) (endpoint.Runspace, error) {
+	rs, err := e.Scripted.Open(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return restrictedRunspace{rs}, nil
+}
+
+type restrictedRunspace struct{ endpoint.Runspace }
+
+func (r restrictedRunspace) Commands() []string {
+	var out []string
+	if cl, ok := r.Runspace.(endpoint.CommandLister); ok {
+		for _, c := range cl.Commands() {
+			if c != "Out-String" {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// serveEngine serves engine behind NTLM (sealed HTTP) and Basic, with
+// user LAB\alice / Passw0rd!, on 127.0.0.1:0.
+func serveEngine(engine endpoint.Engine) (addr string, stop func(), err error) {
 	// A short client timeout lets tests see a killed client's session
 	// disconnected quickly.
-	h := endpoint.New(endpoint.Config{Engine: endpoint.Scripted{}, Machine: "WIN-TEST", ClientTimeout: 2 * time.Second,
+	h := endpoint.New(endpoint.Config{Engine: engine, Machine: "WIN-TEST", ClientTimeout: 2 * time.Second,
 		BufferLimit: 32 << 10})
 	sa, err := transport.NewServerAuth(h, transport.ServerConfig{Users: map[string]string{`LAB\alice`: "Passw0rd!"}})
 	if err != nil {
@@ -75,6 +108,12 @@ func TestScripts(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			raddr, rstop, err := serveEngine(restrictedEngine{})
+			if err != nil {
+				return err
+			}
+			env.Defer(rstop)
+			env.Setenv("RHOST", raddr)
 			_, port, _ := net.SplitHostPort(addr)
 			env.Setenv("HOST", addr)
 			env.Setenv("PORT", port)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -38,6 +39,11 @@ type serveOptions struct {
 	Verbose   bool
 	// AllowUnencrypted accepts Basic and unsealed bodies over plain HTTP.
 	AllowUnencrypted bool
+	// ClientCA and CertMaps enable certificate authentication.
+	ClientCA string
+	CertMaps []string
+	// RequireChannelBinding refuses NTLM over HTTPS without channel bindings.
+	RequireChannelBinding bool
 }
 
 func newServeCmd(f *Factory) *cobra.Command {
@@ -59,13 +65,27 @@ HTTP/host.example.com@REALM); the user is then the client's principal
 (user@REALM). Without users, keytab and --auth, requests are accepted as user
 "anonymous". Each user sees only their own sessions.
 
+Certificate authentication (clients: --auth certificate) needs --tls,
+--client-ca FILE (PEM of the CAs that issue client certificates) and one
+--cert-map MATCH=USER per mapping, tried in order, like WinRM's client
+certificate mappings. MATCH is sha1:THUMBPRINT or sha256:THUMBPRINT of the
+client certificate, upn:NAME@DOMAIN (the UPN in its subject alternative
+name), or cn:NAME (its subject common name), optionally followed by
+,issuer:THUMBPRINT of a CA that must be in its chain. USER is the local user
+the session runs as; it need not be in --users.
+
+--require-channel-binding (with --tls) refuses NTLM clients that send no
+channel bindings, like WinRM's CbtHardeningLevel=Strict; bindings that do not
+match the certificate are refused in any case.
+
 With --tls and no --cert/--key a self-signed certificate is generated; its PEM
 path and SHA-256 fingerprint are printed so clients can trust it with
 --ca-file. The listening URL is printed on stdout; SIGINT or SIGTERM stops the
 server after closing every session.`,
 		Example: `  pssession serve --listen 127.0.0.1:5985
   pssession serve --listen 127.0.0.1:5986 --tls --auth basic --users users.txt --engine sh
-  pssession serve --listen 127.0.0.1:5985 --keytab /etc/pssession/http.keytab --spn HTTP/localhost`,
+  pssession serve --listen 127.0.0.1:5985 --keytab /etc/pssession/http.keytab --spn HTTP/localhost
+  pssession serve --listen 127.0.0.1:5986 --tls --client-ca ca.pem --cert-map 'upn:alice@lab.test=LAB\alice'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
@@ -85,6 +105,9 @@ server after closing every session.`,
 	fs.StringVar(&opts.Engine, "engine", "scripted", "pipeline engine: scripted|sh")
 	fs.BoolVar(&opts.Verbose, "verbose", false, "log one line per request to stderr")
 	fs.BoolVar(&opts.AllowUnencrypted, "allow-unencrypted", false, "accept Basic and unsealed bodies over plain HTTP (insecure)")
+	fs.StringVar(&opts.ClientCA, "client-ca", "", "PEM file of CAs trusted for client certificates (with --tls and --cert-map)")
+	fs.StringArrayVar(&opts.CertMaps, "cert-map", nil, "map a client certificate to a user: MATCH[,issuer:THUMBPRINT]=USER, MATCH one of sha1:HEX, sha256:HEX, upn:NAME, cn:NAME (repeatable)")
+	fs.BoolVar(&opts.RequireChannelBinding, "require-channel-binding", false, "refuse NTLM over HTTPS without channel bindings (CbtHardeningLevel=Strict; needs --tls)")
 	return c
 }
 
@@ -108,6 +131,10 @@ func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
 	if opts.SPN != "" && opts.Keytab == "" {
 		return usageError{errors.New("--spn needs --keytab FILE")}
 	}
+	extras, err := serveAuthExtras(opts)
+	if err != nil {
+		return err
+	}
 	schemes, err := authSchemes(opts.Auth, len(users) > 0, opts.Keytab != "")
 	if err != nil {
 		return usageError{err}
@@ -123,6 +150,23 @@ func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
 			return usageError{errors.New("--auth kerberos needs --keytab FILE")}
 		}
 	}
+	if len(extras.CertMappings) > 0 {
+		schemes = append(schemes, "certificate")
+	}
+	if opts.RequireChannelBinding && !slices.Contains(schemes, "negotiate") && !slices.Contains(schemes, "kerberos") {
+		return usageError{errors.New("--require-channel-binding applies to NTLM and Kerberos (negotiate, kerberos), neither of which is offered")}
+	}
+	var cert tls.Certificate
+	if opts.TLS {
+		if cert, err = serveCertificate(f, opts); err != nil {
+			return err
+		}
+		if cert.Leaf == nil {
+			if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+				return fmt.Errorf("serve: certificate: %w", err)
+			}
+		}
+	}
 	logger := slog.New(slog.DiscardHandler)
 	if opts.Verbose {
 		logger = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -131,29 +175,27 @@ func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
 	defer h.Close()
 	var handler http.Handler = h
 	var connContext func(context.Context, net.Conn) context.Context
-	var tlsCert *tls.Certificate
-	if opts.TLS {
-		cert, err := serveCertificate(f, opts)
-		if err != nil {
-			return err
-		}
-		tlsCert = &cert
-	}
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if len(schemes) > 0 {
-		scfg := transport.ServerConfig{Users: users, Schemes: schemes, KeytabFile: opts.Keytab, ServicePrincipal: opts.SPN,
-			AllowUnencrypted: opts.AllowUnencrypted, Logger: logger}
-		if tlsCert != nil {
+		scfg := transport.ServerConfig{Users: users, Schemes: schemes,
+			KeytabFile: opts.Keytab, ServicePrincipal: opts.SPN,
+			AllowUnencrypted: opts.AllowUnencrypted, Logger: logger,
+			ClientCAs: extras.ClientCAs, CertMappings: extras.CertMappings,
+			RequireChannelBinding: opts.RequireChannelBinding}
+		if opts.TLS {
 			// Clients that bind their authentication to the TLS channel
-			// must name this certificate (CbtHardeningLevel=Relaxed).
-			if scfg.ChannelBindingCert, err = x509.ParseCertificate(tlsCert.Certificate[0]); err != nil {
-				return fmt.Errorf("serve: certificate: %w", err)
-			}
+			// must name this certificate (CbtHardeningLevel=Relaxed, or
+			// Strict with --require-channel-binding).
+			scfg.ChannelBindingCert = cert.Leaf
 		}
 		sa, err := transport.NewServerAuth(h, scfg)
 		if err != nil {
 			return usageError{err}
 		}
 		handler, connContext = sa, sa.ConnContext
+		if opts.TLS {
+			tlsConf = sa.TLSConfig(cert)
+		}
 	}
 
 	ln, err := net.Listen("tcp", opts.Listen)
@@ -162,9 +204,9 @@ func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
 	}
 	srv := &http.Server{Handler: handler, ConnContext: connContext, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	scheme := "http"
-	if tlsCert != nil {
+	if opts.TLS {
 		scheme = "https"
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*tlsCert}, MinVersion: tls.VersionTLS12}
+		srv.TLSConfig = tlsConf
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	fmt.Fprintf(f.IO.Out, "Listening on %s://%s/wsman (engine %s)\n", scheme, ln.Addr(), opts.Engine)
@@ -196,11 +238,12 @@ func authSchemes(list []string, haveUsers, haveKeytab bool) ([]string, error) {
 		switch s {
 		case "basic", "negotiate", "kerberos":
 			out = append(out, s)
+		case "certificate": // implied by --cert-map
 		case "ntlm":
 			out = append(out, "negotiate")
 		case "":
 		default:
-			return nil, fmt.Errorf("--auth %q: the endpoint accepts basic, negotiate and kerberos", s)
+			return nil, fmt.Errorf("--auth %q: the endpoint accepts basic, negotiate and kerberos (certificate comes with --cert-map)", s)
 		}
 	}
 	if len(out) == 0 {
@@ -209,6 +252,36 @@ func authSchemes(list []string, haveUsers, haveKeytab bool) ([]string, error) {
 		}
 		if haveKeytab {
 			out = append(out, "kerberos")
+		}
+	}
+	return out, nil
+}
+
+// serveAuthExtras validates --client-ca, --cert-map and
+// --require-channel-binding and returns the client CA pool and mappings.
+func serveAuthExtras(opts *serveOptions) (transport.ServerConfig, error) {
+	var out transport.ServerConfig
+	if (opts.ClientCA == "") != (len(opts.CertMaps) == 0) {
+		return out, usageError{errors.New("--client-ca and --cert-map go together")}
+	}
+	if (opts.ClientCA != "" || opts.RequireChannelBinding) && !opts.TLS {
+		return out, usageError{errors.New("--client-ca, --cert-map and --require-channel-binding need --tls")}
+	}
+	for _, m := range opts.CertMaps {
+		cm, err := transport.ParseCertMapping(m)
+		if err != nil {
+			return out, usageError{fmt.Errorf("--cert-map: %w", err)}
+		}
+		out.CertMappings = append(out.CertMappings, cm)
+	}
+	if opts.ClientCA != "" {
+		pemData, err := os.ReadFile(opts.ClientCA)
+		if err != nil {
+			return out, fmt.Errorf("serve: --client-ca: %w", err)
+		}
+		out.ClientCAs = x509.NewCertPool()
+		if !out.ClientCAs.AppendCertsFromPEM(pemData) {
+			return out, usageError{fmt.Errorf("--client-ca %s holds no PEM certificate", opts.ClientCA)}
 		}
 	}
 	return out, nil

@@ -154,10 +154,15 @@ func TestParseUsers(t *testing.T) {
 
 func TestServeUsageErrors(t *testing.T) {
 	for name, args := range map[string][]string{
-		"unknown engine":   {"serve", "--engine", "bogus"},
-		"cert without key": {"serve", "--tls", "--cert", "x.pem"},
-		"auth no users":    {"serve", "--auth", "basic"},
-		"unknown auth":     {"serve", "--auth", "digest"},
+		"unknown engine":             {"serve", "--engine", "bogus"},
+		"cert without key":           {"serve", "--tls", "--cert", "x.pem"},
+		"auth no users":              {"serve", "--auth", "basic"},
+		"unknown auth":               {"serve", "--auth", "digest"},
+		"cert-map without client-ca": {"serve", "--tls", "--cert-map", "cn:x=u"},
+		"client-ca without tls":      {"serve", "--client-ca", "ca.pem", "--cert-map", "cn:x=u"},
+		"bad cert-map":               {"serve", "--tls", "--client-ca", "ca.pem", "--cert-map", "dn:x=u"},
+		"channel binding over http":  {"serve", "--require-channel-binding"},
+		"channel binding no ntlm":    {"serve", "--tls", "--require-channel-binding"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			io, _, _, errOut := shell.Test()

@@ -109,3 +109,65 @@ func TestRendererProgress(t *testing.T) {
 		t.Errorf("progress shown when not enabled: %q", errOut.String())
 	}
 }
+
+// countingWriter records each Write call.
+type countingWriter struct {
+	buf    *bytes.Buffer
+	writes int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) { c.writes++; return c.buf.Write(p) }
+
+// TestRendererBufferOutput: buffered output lines go out in one write at
+// FlushOutput, and before anything on Err, so that stdout and stderr on
+// one file keep their order.
+func TestRendererBufferOutput(t *testing.T) {
+	tests := []struct {
+		name       string
+		mode       OutputMode
+		events     []psrp.Event
+		flush      bool
+		want       string
+		wantWrites int
+	}{
+		{"held until flushed", OutputText, []psrp.Event{psrp.PipelineOutput{Value: "a"}, psrp.PipelineOutput{Value: "b\nc"}}, false, "", 0},
+		{"one write per flush", OutputText, []psrp.Event{psrp.PipelineOutput{Value: "a"}, psrp.PipelineOutput{Value: "b\nc"}}, true, "[h] a\n[h] b\n[h] c\n", 1},
+		{"jsonl", OutputJSONL, []psrp.Event{psrp.PipelineOutput{Value: "a"}, psrp.PipelineOutput{Value: int32(2)}}, true, "{\"PSComputerName\":\"h\",\"Value\":\"a\"}\n{\"PSComputerName\":\"h\",\"Value\":2}\n", 1},
+		{"error keeps order", OutputText, []psrp.Event{psrp.PipelineOutput{Value: "before"}, psrp.PipelineWarningRecord{Record: info(clixml.TypeWarningRecord, "careful")}, psrp.PipelineOutput{Value: "after"}}, true,
+			"[h] before\n[h] WARNING: careful\n[h] after\n", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var all bytes.Buffer
+			out := &countingWriter{buf: &all}
+			r := &Renderer{Out: out, Err: &all, BufferOutput: true, Mode: tt.mode, Prefix: "[h] ", Computer: "h"}
+			for _, ev := range tt.events {
+				r.Event(ev)
+			}
+			if tt.flush {
+				r.FlushOutput()
+			}
+			if got := all.String(); got != tt.want {
+				t.Errorf("written %q, want %q", got, tt.want)
+			}
+			if out.writes != tt.wantWrites {
+				t.Errorf("%d writes to Out, want %d", out.writes, tt.wantWrites)
+			}
+		})
+	}
+	// Past 64 KiB the buffer is written without waiting for a flush.
+	var all bytes.Buffer
+	out := &countingWriter{buf: &all}
+	r := &Renderer{Out: out, Err: &all, BufferOutput: true}
+	line := strings.Repeat("x", 1000)
+	for range 100 {
+		r.Event(psrp.PipelineOutput{Value: line})
+	}
+	if out.writes != 1 || all.Len() < 64<<10 {
+		t.Errorf("after 100 KB of lines: %d writes, %d bytes written", out.writes, all.Len())
+	}
+	r.Flush()
+	if all.Len() != 100*1001 {
+		t.Errorf("after Flush %d bytes written, want %d", all.Len(), 100*1001)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"syscall"
+	"time"
 )
 
 // maxRSS returns a finished child's peak resident set size in KiB.
@@ -18,4 +19,14 @@ func maxRSS(ps *os.ProcessState) int64 {
 		return ru.Maxrss / 1024 // bytes on macOS
 	}
 	return ru.Maxrss
+}
+
+// selfCPU returns the CPU time (user and system) this process used so far:
+// the in-process fan-out endpoints' share.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -39,7 +39,7 @@ func Keys() []string {
 		"user", "auth", "port", "ssl", "configuration-name", "application-name",
 		"ca-file", "insecure-skip-verify", "allow-unencrypted",
 		"spn", "keytab", "krb5-conf",
-		"idle-timeout", "operation-timeout", "output-buffering",
+		"idle-timeout", "operation-timeout", "output-buffering", "proxy",
 	}
 }
 
@@ -195,6 +195,8 @@ func splitKeyValue(line string) (string, string) {
 func normalise(key, v string) (string, error) {
 	switch key {
 	case "user", "configuration-name", "application-name", "ca-file":
+		return v, nil
+	case "proxy": // checked where it is used (cmd --proxy)
 		return v, nil
 	case "port":
 		n, err := strconv.Atoi(v)

@@ -40,6 +40,8 @@ type Session struct {
 	Keytab            string    `json:"keytab,omitempty"`    // path of the user's keytab (never its content)
 	Krb5Conf          string    `json:"krb5_conf,omitempty"` // path of the krb5.conf
 	SkipVerify        bool      `json:"insecure_skip_verify,omitempty"`
+	CertFile          string    `json:"cert_file,omitempty"` // client certificate paths (--auth certificate); never the key itself
+	KeyFile           string    `json:"key_file,omitempty"`
 	AllowUnencrypted  bool      `json:"allow_unencrypted,omitempty"`
 	State             string    `json:"state"`                // Opened, Disconnected, Broken, Closed
 	CommandID         string    `json:"command_id,omitempty"` // a command left running while disconnected

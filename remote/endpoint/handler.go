@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -280,7 +282,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		user = "anonymous"
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
-	var resp []byte
+	var resp string // the response body, without the envelope
 	var fault *Fault
 	var req *request
 	if err != nil {
@@ -319,32 +321,34 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusInternalServerError
 		}
 		action += " fault " + fault.Subcode
-		resp = envelope(actionFault, relates, fault.body(h.machine))
 	}
-	w.Header().Set("Content-Length", fmt.Sprint(len(resp)))
+	env := envelopes.Get().(*bytes.Buffer)
+	defer putEnvelope(env)
+	if fault != nil {
+		writeEnvelope(env, actionFault, relates, fault.body(h.machine))
+	} else {
+		writeEnvelope(env, req.Header.Action+"Response", relates, resp)
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(env.Len()))
 	w.WriteHeader(status)
-	_, _ = w.Write(resp)
+	_, _ = w.Write(env.Bytes())
 }
 
 // serve dispatches one parsed request, turning a panic into a fault.
-func (h *Handler) serve(c *call) (resp []byte, fault *Fault) {
+func (h *Handler) serve(c *call) (resp string, fault *Fault) {
 	defer func() {
 		if v := recover(); v != nil {
 			h.log.Error("endpoint: panic serving request", "panic", v, "stack", string(debug.Stack()))
-			resp, fault = nil, faultInternal(fmt.Sprint(v))
+			resp, fault = "", faultInternal(fmt.Sprint(v))
 		}
 	}()
 	if _, real := h.clock.(realClock); !real {
 		h.expireIdle()
 	}
 	if f := c.req.checkOptions(); f != nil {
-		return nil, f
+		return "", f
 	}
-	body, f := h.dispatch(c)
-	if f != nil {
-		return nil, f
-	}
-	return envelope(c.req.Header.Action+"Response", c.req.Header.MessageID, body), nil
+	return h.dispatch(c)
 }
 
 // dispatch routes by wsa:Action and ResourceURI and returns the body.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/pssession/pssession/remote/psrp"
@@ -268,6 +269,16 @@ func (h *Handler) psStartLocked(s *shell, cmd *command) {
 			spec.Commands = append(spec.Commands, ec)
 		}
 	}
+	if missing := unknownCommand(s.ps.rs, spec); missing != "" {
+		// PowerShell resolves every command of a pipeline before running
+		// any: nothing has run when this fails.
+		if err := pl.Fail(commandNotFoundRecord(missing)); err != nil {
+			h.log.Debug("endpoint: pipeline end", "shell", s.id, "command", cmd.id, "err", err)
+		}
+		h.psDrainLocked(s)
+		p.finished = true
+		return
+	}
 	w := &psWriter{h: h, s: s, cmd: cmd}
 	h.wg.Add(1)
 	go func() {
@@ -459,26 +470,36 @@ func (h *Handler) psReceive(c *call, s *shell) (string, *Fault) {
 // psReceiveBody takes fragments that fit room into rsp:Stream elements
 // and reports Done once the final PIPELINE_STATE went out.
 func (h *Handler) psReceiveBody(cmdID string, queue *[]psrp.Fragment, p *psCommand, room int) string {
-	var b strings.Builder
-	// Base64 grows the fragments by 4/3; grow once rather than doubling
-	// through a response of up to the envelope size.
-	b.Grow(room/3*4 + 1024)
-	b.WriteString(`<rsp:ReceiveResponse>`)
 	attr := ""
 	if cmdID != "" {
 		attr = ` CommandId="` + esc(cmdID) + `"`
 	}
-	used := 0
-	var packet []byte
-	n := 0
+	// First pass: which fragments fit, and the exact size of their
+	// rsp:Stream elements (one per message), so that the body and the
+	// packet buffer are allocated once.
+	streamOverhead := len(`<rsp:Stream Name="stdout"`) + len(attr) + len(`>`) + len(`</rsp:Stream>`)
+	used, n, size, packetMax, packetLen := 0, 0, 0, 0, 0
 	for n < len(*queue) {
 		f := (*queue)[n]
 		if used > 0 && used+f.Size() > room {
 			break
 		}
 		used += f.Size()
-		packet = f.Append(packet)
+		packetLen += f.Size()
 		n++
+		if f.End || n == len(*queue) || used+(*queue)[n].Size() > room {
+			size += streamOverhead + base64.StdEncoding.EncodedLen(packetLen)
+			packetMax = max(packetMax, packetLen)
+			packetLen = 0
+		}
+	}
+	var b strings.Builder
+	b.Grow(size + 512)
+	b.WriteString(`<rsp:ReceiveResponse>`)
+	packet := make([]byte, 0, packetMax)
+	for i := range n {
+		f := (*queue)[i]
+		packet = f.Append(packet)
 		if f.End {
 			writeStream(&b, attr, packet)
 			packet = packet[:0]
@@ -810,6 +831,29 @@ func (w *psWriter) SetShouldExit(code int) error {
 // GET_COMMAND_METADATA answers from it.
 type CommandLister interface {
 	Commands() []string
+}
+
+// unknownCommand returns the first command of p (scripts aside) that a
+// runspace listing its commands does not have, or "". Runspaces that do
+// not list their commands resolve them themselves.
+func unknownCommand(rs Runspace, p Pipeline) string {
+	cl, ok := rs.(CommandLister)
+	if !ok {
+		return ""
+	}
+	var known []string
+	for _, c := range p.Commands {
+		if c.IsScript {
+			continue
+		}
+		if known == nil {
+			known = cl.Commands()
+		}
+		if !slices.ContainsFunc(known, func(k string) bool { return strings.EqualFold(k, c.Text) }) {
+			return c.Text
+		}
+	}
+	return ""
 }
 
 // psCommandMetadataLocked answers GET_COMMAND_METADATA (MS-PSRP 2.2.2.14,

@@ -25,6 +25,17 @@ func throwRecord(msg string) *clixml.Object {
 	return clixml.NewErrorRecord("System.Management.Automation.RuntimeException", msg, msg, 0).Object()
 }
 
+// commandNotFoundRecord is what PowerShell fails a pipeline with when one
+// of its commands does not resolve (before any command runs; no
+// invocation info).
+func commandNotFoundRecord(name string) *clixml.Object {
+	msg := fmt.Sprintf("The term '%s' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again.", name)
+	rec := clixml.NewErrorRecord("System.Management.Automation.CommandNotFoundException", msg, "CommandNotFoundException", clixml.ErrorCategory(13))
+	rec.Category.TargetName, rec.Category.TargetType = name, "String"
+	rec.TargetObject = name
+	return rec.Object()
+}
+
 // informationRecord wraps data as Write-Information (or, with a
 // HostInformationMessage and the PSHOST tag, Write-Host) does.
 func informationRecord(data clixml.Value, source, computer string, now time.Time, tags ...string) *clixml.Object {

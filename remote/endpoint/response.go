@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // envelopeOpen declares the prefixes Windows uses in its responses
@@ -14,10 +15,9 @@ const envelopeOpen = `<s:Envelope xml:lang="en-US" xmlns:s="` + nsSOAP + `" xmln
 	`" xmlns:x="` + nsTransfer + `" xmlns:n="` + nsEnum + `" xmlns:w="` + nsWSMan +
 	`" xmlns:rsp="` + nsShell + `" xmlns:p="` + nsWSMV + `">`
 
-// envelope renders a whole response: header (Action, MessageID, To,
+// writeEnvelope renders a whole response into b: header (Action, MessageID, To,
 // RelatesTo = the request's MessageID) and body content.
-func envelope(action, relatesTo, body string) []byte {
-	var b bytes.Buffer // Bytes() without the copy []byte(Builder.String()) makes
+func writeEnvelope(b *bytes.Buffer, action, relatesTo, body string) {
 	b.Grow(len(envelopeOpen) + len(body) + 512)
 	b.WriteString(envelopeOpen)
 	b.WriteString(`<s:Header><a:Action>`)
@@ -33,7 +33,18 @@ func envelope(action, relatesTo, body string) []byte {
 	b.WriteString(`</s:Header><s:Body>`)
 	b.WriteString(body)
 	b.WriteString(`</s:Body></s:Envelope>`)
-	return b.Bytes()
+}
+
+// envelopes recycles response envelopes (a bulk Receive's is the envelope
+// size, 500 KiB).
+var envelopes = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putEnvelope(b *bytes.Buffer) {
+	if b.Cap() > 4<<20 {
+		return
+	}
+	b.Reset()
+	envelopes.Put(b)
 }
 
 // esc escapes text for element content and attribute values.

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/pssession/pssession/remote/psrp"
@@ -85,6 +86,70 @@ func (s *Session) lookupCommand(ctx context.Context, name string) bool {
 		}
 	}
 	return false
+}
+
+// RunFormatted runs req with formatter appended as the pipeline's last
+// command (`… | Out-String -Stream`) when the endpoint has it, and req as
+// it is otherwise. Unless a CommandExists answer is cached, it does not
+// ask first: it runs the formatted pipeline and, when that fails with
+// CommandNotFoundException for the formatter before anything arrived,
+// runs req again without it. PowerShell resolves every command of a
+// pipeline before running any, so the script has not run when that
+// error comes; the answer is cached for the session either way. This
+// saves the GET_COMMAND_METADATA pipeline (three WS-Man requests) that
+// CommandExists costs.
+func (s *Session) RunFormatted(ctx context.Context, req RunRequest, formatter psrp.Command) (*Result, error) {
+	key := strings.ToLower(formatter.Cmd)
+	s.mu.Lock()
+	known, cached := s.commandCache[key]
+	s.mu.Unlock()
+	if cached && !known {
+		return s.Run(ctx, req)
+	}
+	formatted := req
+	formatted.Spec.Commands = append(slices.Clip(req.Spec.Commands), formatter)
+	res, err := s.Run(ctx, formatted)
+	if err != nil || cached {
+		return res, err
+	}
+	missing := res.State == psrp.PipelineFailed && !res.delivered && notFound(res.Error, formatter.Cmd)
+	s.mu.Lock()
+	if s.commandCache == nil {
+		s.commandCache = map[string]bool{}
+	}
+	if missing {
+		s.commandCache[key] = false
+	} else if res.State == psrp.PipelineCompleted {
+		s.commandCache[key] = true
+	}
+	s.mu.Unlock()
+	if !missing {
+		return res, nil
+	}
+	s.log.Debug("formatter not found; running without it", "command", formatter.Cmd)
+	return s.Run(ctx, req)
+}
+
+// notFound reports whether rec is the CommandNotFoundException PowerShell
+// fails a pipeline with when name does not resolve while the pipeline is
+// built: no script position (a script that calls a missing command at
+// run time has one).
+func notFound(rec *clixml.ErrorRecord, name string) bool {
+	if rec == nil {
+		return false
+	}
+	id, _, _ := strings.Cut(rec.FullyQualifiedErrorID, ",")
+	if id != "CommandNotFoundException" {
+		return false
+	}
+	if rec.Invocation != nil && rec.Invocation.ScriptLineNumber > 0 {
+		return false
+	}
+	target := rec.Category.TargetName
+	if t, ok := rec.TargetObject.(string); ok && target == "" {
+		target = t
+	}
+	return strings.EqualFold(target, name)
 }
 
 // HasOutString reports whether remote output can be formatted with

@@ -48,6 +48,11 @@ type RunRequest struct {
 	OnEvent func(psrp.Event)
 	// OnStopping is called once when a stop was requested (ctx ended).
 	OnStopping func()
+	// Flush, when set, is called whenever the events delivered so far
+	// should reach the user: before a host call is answered and before
+	// the run waits for more events. A caller that buffers what OnEvent
+	// renders writes it out here.
+	Flush func()
 }
 
 // Result is how a pipeline ended.
@@ -59,6 +64,9 @@ type Result struct {
 	ShouldExit *int32
 	// ExitCode is the WS-Man command exit code (0 for PowerShell).
 	ExitCode int
+
+	// delivered is set once any stream event or host call arrived.
+	delivered bool
 }
 
 // run is one pipeline in flight. Its events arrive from the receiving
@@ -337,6 +345,10 @@ func (s *Session) drive(ctx context.Context, pl *psrp.ClientPipeline, r *run, re
 		for _, ev := range evs {
 			switch e := ev.(type) {
 			case psrp.PipelineHostCall:
+				res.delivered = true
+				if req.Flush != nil {
+					req.Flush()
+				}
 				if err := s.answerPipelineHostCall(ctx, pl, e.Call, res); err != nil {
 					return nil, err
 				}
@@ -351,10 +363,14 @@ func (s *Session) drive(ctx context.Context, pl *psrp.ClientPipeline, r *run, re
 					}
 				}
 			default:
+				res.delivered = true
 				if req.OnEvent != nil {
 					req.OnEvent(ev)
 				}
 			}
+		}
+		if req.Flush != nil && len(evs) > 0 {
+			req.Flush()
 		}
 		if terminal && done {
 			return res, nil

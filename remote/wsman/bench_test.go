@@ -36,3 +36,14 @@ func BenchmarkSendEnvelope(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMaxPayload is the per-pipeline cost of sizing the first
+// fragment (session.begin asks for it on every Run).
+func BenchmarkMaxPayload(b *testing.B) {
+	c := NewClient(nil, "http://127.0.0.1:5985/wsman")
+	c.SetMaxEnvelopeSize(MaxEnvelopeSize22)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.MaxPayload()
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -50,6 +51,19 @@ type Client struct {
 	MaxElements int
 
 	maxEnvelope atomic.Int64 // 0 means DefaultMaxEnvelopeSize
+
+	// payload caches MaxPayload's envelope overhead for the header values
+	// it was measured with (building the two envelopes cost a few hundred
+	// microseconds per pipeline).
+	payloadMu sync.Mutex
+	payload   payloadCache
+}
+
+// payloadCache is one MaxPayload overhead measurement and the header it
+// was measured with (without a MessageID: its length never changes).
+type payloadCache struct {
+	h        Header
+	overhead int
 }
 
 // NewClient returns a Client for url with a fresh SessionID.
@@ -102,12 +116,20 @@ const (
 // the overhead being measured on real envelopes with this client's header
 // values. The PSRP layer sizes its fragments from it.
 func (c *Client) MaxPayload() int {
-	h := c.header()
-	id := "00000000-0000-0000-0000-000000000000"
-	send := SendRequest{ShellID: id, Streams: []SendStream{{Name: StreamStdin, CommandID: id}}}.Envelope(h)
-	cmd := CommandRequest{ShellID: id, CommandID: id, Command: strings.Repeat(`"`, maxCommandText), Arguments: []string{""}}.Envelope(h)
-	overhead := max(len(send), len(cmd)) + envelopeSlack
-	room := c.MaxEnvelopeSize() - overhead
+	key := c.baseHeader()
+	c.payloadMu.Lock()
+	overhead := c.payload.overhead
+	if overhead == 0 || c.payload.h != key {
+		h := key
+		h.MessageID = NewMessageID()
+		id := "00000000-0000-0000-0000-000000000000"
+		send := SendRequest{ShellID: id, Streams: []SendStream{{Name: StreamStdin, CommandID: id}}}.Envelope(h)
+		cmd := CommandRequest{ShellID: id, CommandID: id, Command: strings.Repeat(`"`, maxCommandText), Arguments: []string{""}}.Envelope(h)
+		overhead = max(len(send), len(cmd)) + envelopeSlack
+		c.payload = payloadCache{h: key, overhead: overhead}
+	}
+	c.payloadMu.Unlock()
+	room := key.MaxEnvelopeSize - overhead
 	if room < 4 {
 		return 0
 	}
@@ -122,10 +144,16 @@ func (c *Client) MaxResponseSize() int {
 }
 
 func (c *Client) header() Header {
+	h := c.baseHeader()
+	h.MessageID = NewMessageID()
+	return h
+}
+
+// baseHeader is header without a MessageID.
+func (c *Client) baseHeader() Header {
 	h := Header{
 		To:               c.URL,
 		ResourceURI:      c.ResourceURI,
-		MessageID:        NewMessageID(),
 		SessionID:        c.SessionID,
 		MaxEnvelopeSize:  c.MaxEnvelopeSize(),
 		OperationTimeout: c.OperationTimeout,

@@ -425,6 +425,38 @@ func TestClientMaxPayload(t *testing.T) {
 	}
 }
 
+// TestClientMaxPayloadCached: MaxPayload measures its overhead once per
+// header; a changed envelope size or URL is measured again, and the answer
+// always equals a fresh client's.
+func TestClientMaxPayloadCached(t *testing.T) {
+	fresh := func(url string, size int) int {
+		c := NewClient(nil, url)
+		c.SetMaxEnvelopeSize(size)
+		return c.MaxPayload()
+	}
+	c := NewClient(nil, "http://h:5985/wsman")
+	steps := []struct {
+		url  string
+		size int
+	}{
+		{"http://h:5985/wsman", DefaultMaxEnvelopeSize},
+		{"http://h:5985/wsman", MaxEnvelopeSize22},
+		{"http://a-much-longer-host-name.example.com:5985/wsman", MaxEnvelopeSize22},
+		{"http://h:5985/wsman", 9999},
+	}
+	for _, st := range steps {
+		c.URL = st.url
+		c.SetMaxEnvelopeSize(st.size)
+		if got, want := c.MaxPayload(), fresh(st.url, st.size); got != want {
+			t.Errorf("%s %d: cached MaxPayload %d, fresh client %d", st.url, st.size, got, want)
+		}
+	}
+	c.MaxPayload()
+	if n := testing.AllocsPerRun(20, func() { c.MaxPayload() }); n != 0 {
+		t.Errorf("MaxPayload with an unchanged header: %.0f allocations, want 0", n)
+	}
+}
+
 func TestNewGUID(t *testing.T) {
 	a, b := NewGUID(), NewGUID()
 	if a == b || !guidRE.MatchString(a) || strings.ToUpper(a) != a || a[14] != '4' {

@@ -285,6 +285,11 @@ func (r *Response) Receive() (*Received, error) {
 // decodeBase64 decodes base64 text, ignoring whitespace (line breaks are
 // legal in xs:base64Binary).
 func decodeBase64(s string) ([]byte, error) {
+	if !strings.ContainsAny(s, " \t") {
+		// The decoder skips '\r' and '\n' itself; Map walks runes and
+		// cost 7% of a bulk Receive.
+		return base64.StdEncoding.DecodeString(s)
+	}
 	s = strings.Map(func(r rune) rune {
 		switch r {
 		case ' ', '\t', '\r', '\n':

@@ -431,3 +431,23 @@ func TestConfigLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeBase64Whitespace(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"aGVsbG8=", "hello"},
+		{"aGVs\r\nbG8=", "hello"},
+		{"aGVs\nbG8=\n", "hello"},
+		{" aGVs bG8=\t", "hello"},
+		{"aGVs\r\n\tbG8=", "hello"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		got, err := decodeBase64(tt.in)
+		if err != nil || string(got) != tt.want {
+			t.Errorf("decodeBase64(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := decodeBase64("aGVs*bG8="); err == nil {
+		t.Error("decodeBase64 accepted a non-base64 character")
+	}
+}

@@ -19,6 +19,7 @@ var (
 	ErrNotNTLMv2    = errors.New("ntlm: only NTLMv2 responses are accepted (LM and NTLMv1 are refused)")
 	ErrMIC          = errors.New("ntlm: AUTHENTICATE_MESSAGE integrity check (MIC) failed")
 	ErrBindings     = errors.New("ntlm: channel bindings do not match this TLS channel")
+	ErrNoBindings   = errors.New("ntlm: the client sent no channel bindings, which this server requires")
 )
 
 // AcceptorConfig configures a server context.
@@ -34,8 +35,13 @@ type AcceptorConfig struct {
 	LookupNTHash func(domain, user string) (ntHash []byte, ok bool)
 	// ChannelBindings, when non-nil, is the expected channel binding data
 	// (TLSServerEndPoint of the server's certificate). A client that sends
-	// bindings must match it; a client sending none is accepted.
+	// bindings must match it; a client sending none is accepted unless
+	// RequireChannelBindings.
 	ChannelBindings []byte
+	// RequireChannelBindings refuses an AUTHENTICATE without
+	// MsvAvChannelBindings (or with the all-zero "unbound" value) when
+	// ChannelBindings is set: WinRM's CbtHardeningLevel=Strict.
+	RequireChannelBindings bool
 	// Rand supplies the server challenge; nil means crypto/rand.
 	Rand io.Reader
 	// Now supplies MsvAvTimestamp; nil means time.Now.
@@ -180,6 +186,8 @@ func (a *Acceptor) Authenticate(msg []byte) error {
 			if !hmac.Equal(cb, channelBindingsHash(a.cfg.ChannelBindings)) {
 				return ErrBindings
 			}
+		} else if a.cfg.RequireChannelBindings {
+			return ErrNoBindings
 		}
 	}
 

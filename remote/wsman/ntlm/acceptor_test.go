@@ -63,6 +63,7 @@ func TestInitiatorAcceptor(t *testing.T) {
 		name    string
 		cfg     InitiatorConfig
 		accCB   []byte
+		require bool
 		wantErr error
 	}{
 		{name: "password", cfg: InitiatorConfig{Credentials: Credentials{Domain: "TESTDOM", User: "alice", Password: "Secret123!"}}},
@@ -73,10 +74,14 @@ func TestInitiatorAcceptor(t *testing.T) {
 		{name: "matching channel bindings", cfg: InitiatorConfig{Credentials: Credentials{User: "alice", Password: "Secret123!"}, ChannelBindings: cbt}, accCB: cbt},
 		{name: "client sends no bindings", cfg: InitiatorConfig{Credentials: Credentials{User: "alice", Password: "Secret123!"}}, accCB: cbt},
 		{name: "mismatched channel bindings", cfg: InitiatorConfig{Credentials: Credentials{User: "alice", Password: "Secret123!"}, ChannelBindings: []byte("tls-server-end-point:other")}, accCB: cbt, wantErr: ErrBindings},
+		{name: "required bindings present", cfg: InitiatorConfig{Credentials: Credentials{User: "alice", Password: "Secret123!"}, ChannelBindings: cbt}, accCB: cbt, require: true},
+		{name: "required bindings missing", cfg: InitiatorConfig{Credentials: Credentials{User: "alice", Password: "Secret123!"}}, accCB: cbt, require: true, wantErr: ErrNoBindings},
+		{name: "required bindings mismatched", cfg: InitiatorConfig{Credentials: Credentials{User: "alice", Password: "Secret123!"}, ChannelBindings: []byte("tls-server-end-point:other")}, accCB: cbt, require: true, wantErr: ErrBindings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			acc := newTestAcceptor(t, tt.accCB)
+			acc.cfg.RequireChannelBindings = tt.require
 			ini, err := handshake(t, tt.cfg, acc)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Authenticate: got %v, want %v", err, tt.wantErr)

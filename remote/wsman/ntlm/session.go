@@ -1,7 +1,9 @@
 package ntlm
 
 import (
+	"bytes"
 	"crypto/hmac"
+	"crypto/md5"
 	"crypto/rc4"
 	"encoding/binary"
 	"errors"
@@ -85,37 +87,71 @@ func sealKey(flags NegotiateFlags, esk []byte, magic string) []byte {
 // checksum computes the signature of msg with sequence number seq and the
 // given signing key and RC4 stream (MS-NLMP 3.4.4.2).
 func (s *Session) checksum(key []byte, stream *rc4.Cipher, seq uint32, msg []byte) []byte {
-	seqb := binary.LittleEndian.AppendUint32(nil, seq)
-	sum := hmacMD5(key, seqb, msg)[:8]
+	sig := make([]byte, SignatureSize)
+	s.checksumTo(sig, key, stream, seq, msg)
+	return sig
+}
+
+// checksumTo writes the signature into sig (SignatureSize bytes).
+func (s *Session) checksumTo(sig, key []byte, stream *rc4.Cipher, seq uint32, msg []byte) {
+	var seqb [4]byte
+	binary.LittleEndian.PutUint32(seqb[:], seq)
+	h := hmac.New(md5.New, key)
+	h.Write(seqb[:])
+	h.Write(msg)
+	var sum [md5.Size]byte
+	h.Sum(sum[:0])
 	if s.flags.Has(FlagKeyExch) {
-		stream.XORKeyStream(sum, sum)
+		stream.XORKeyStream(sum[:8], sum[:8])
 	}
-	sig := make([]byte, 0, SignatureSize)
-	sig = binary.LittleEndian.AppendUint32(sig, 1) // NTLMSSP_MESSAGE_SIGNATURE_VERSION
-	sig = append(sig, sum...)
-	return append(sig, seqb...)
+	binary.LittleEndian.PutUint32(sig[0:4], 1) // NTLMSSP_MESSAGE_SIGNATURE_VERSION
+	copy(sig[4:12], sum[:8])
+	copy(sig[12:16], seqb[:])
 }
 
 // Seal encrypts plain and returns the 16-byte signature and the sealed data
 // (MS-NLMP 3.4.3, GSS_WrapEx). The message is encrypted before the checksum,
 // both with the same continuous RC4 stream.
 func (s *Session) Seal(plain []byte) (sig, sealed []byte, err error) {
+	sig, sealed = make([]byte, SignatureSize), make([]byte, len(plain))
+	if err := s.SealTo(sig, sealed, plain); err != nil {
+		return nil, nil, err
+	}
+	return sig, sealed, nil
+}
+
+// SignatureSize is the size of every signature Seal makes.
+func (s *Session) SignatureSize() int { return SignatureSize }
+
+// SealTo is Seal writing into buffers the caller provides: the signature
+// into sig (SignatureSize bytes) and the sealed data into dst (len(plain)
+// bytes, not overlapping plain), so that a caller can seal straight into
+// its wire frame.
+func (s *Session) SealTo(sig, dst, plain []byte) error {
 	if s.broken {
-		return nil, nil, ErrSessionBroken
+		return ErrSessionBroken
 	}
 	if !s.Confidential() {
-		return nil, nil, errNoSeal
+		return errNoSeal
 	}
-	sealed = make([]byte, len(plain))
-	s.outSeal.XORKeyStream(sealed, plain)
-	sig = s.checksum(s.outSignKey, s.outSeal, s.outSeq, plain)
+	if len(sig) != SignatureSize || len(dst) != len(plain) {
+		return fmt.Errorf("ntlm: seal buffers of %d and %d bytes for a %d-byte message", len(sig), len(dst), len(plain))
+	}
+	s.outSeal.XORKeyStream(dst, plain)
+	s.checksumTo(sig, s.outSignKey, s.outSeal, s.outSeq, plain)
 	s.outSeq++
-	return sig, sealed, nil
+	return nil
 }
 
 // Unseal decrypts sealed and verifies sig (MS-NLMP 3.4.3, GSS_UnwrapEx). A
 // message that fails to verify breaks the session for good.
 func (s *Session) Unseal(sig, sealed []byte) ([]byte, error) {
+	return s.UnsealInPlace(sig, bytes.Clone(sealed))
+}
+
+// UnsealInPlace is Unseal decrypting sealed where it is: the plaintext it
+// returns is sealed itself, and sealed is garbage after an error.
+func (s *Session) UnsealInPlace(sig, sealed []byte) ([]byte, error) {
 	if s.broken {
 		return nil, ErrSessionBroken
 	}
@@ -126,10 +162,11 @@ func (s *Session) Unseal(sig, sealed []byte) ([]byte, error) {
 		s.broken = true
 		return nil, fmt.Errorf("ntlm: message signature is %d bytes, want %d", len(sig), SignatureSize)
 	}
-	plain := make([]byte, len(sealed))
+	plain := sealed
 	s.inSeal.XORKeyStream(plain, sealed)
-	want := s.checksum(s.inSignKey, s.inSeal, s.inSeq, plain)
-	if !hmac.Equal(sig, want) {
+	var want [SignatureSize]byte
+	s.checksumTo(want[:], s.inSignKey, s.inSeal, s.inSeq, plain)
+	if !hmac.Equal(sig, want[:]) {
 		s.broken = true
 		got := binary.LittleEndian.Uint32(sig[12:])
 		if got != s.inSeq {

@@ -20,8 +20,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/net/http/httpproxy"
-
 	"github.com/pssession/pssession/remote/wsman/ntlm"
 )
 
@@ -43,8 +41,8 @@ type Config struct {
 	URL string
 	// Auth is "negotiate" (HTTP Negotiate: Kerberos when it can, else
 	// NTLM, as Windows chooses), "kerberos" (the raw Kerberos scheme, never
-	// NTLM), "ntlm" (NTLM inside HTTP Negotiate) or "basic". Empty means
-	// "negotiate".
+	// NTLM), "ntlm" (NTLM inside HTTP Negotiate), "basic" or "certificate"
+	// (HTTPS with TLS.ClientCert). Empty means "negotiate".
 	Auth string
 	// Username is "DOMAIN\user", "user@domain" or "user". For Kerberos
 	// "user@REALM" or "REALM\user"; empty uses the credential cache's
@@ -72,8 +70,8 @@ type Config struct {
 	// AllowUnencrypted permits Basic over plain HTTP. NTLM over HTTP always
 	// seals messages.
 	AllowUnencrypted bool
-	// Proxy chooses the proxy for a request URL; nil reads HTTPS_PROXY,
-	// HTTP_PROXY and NO_PROXY from the environment.
+	// Proxy chooses the proxy for a request URL (http, https, socks5 or
+	// socks5h; nil URL: direct); nil means ProxyFromEnvironment(nil).
 	Proxy func(*url.URL) (*url.URL, error)
 	// DialTimeout bounds connecting (TCP, proxy CONNECT, TLS); 0 means 30 s.
 	DialTimeout time.Duration
@@ -128,6 +126,7 @@ type lane struct {
 	br        *bufio.Reader
 	sealer    Sealer // nil when bodies travel in plain (HTTPS, Basic)
 	protocol  string // multipart/encrypted protocol of the sealed bodies
+	frame     []byte // reused for sealed request bodies
 	viaProxy  bool   // plain-HTTP proxy: requests use the absolute URI
 	proxyAuth string
 	lastUsed  time.Time
@@ -188,8 +187,12 @@ func New(cfg Config) (*Client, error) {
 			return nil, errors.New("transport: Basic authentication needs a user name")
 		}
 		c.basicTok = "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password))
+	case "certificate":
+		if err := c.initCertificate(); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("transport: unsupported auth %q (want negotiate, kerberos, ntlm or basic)", cfg.Auth)
+		return nil, fmt.Errorf("transport: unsupported auth %q (want negotiate, kerberos, ntlm, basic or certificate)", cfg.Auth)
 	}
 	if c.https {
 		if c.tlsConf, err = buildTLS(cfg.TLS, u.Hostname()); err != nil {
@@ -198,7 +201,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.proxy = cfg.Proxy
 	if c.proxy == nil {
-		c.proxy = httpproxy.FromEnvironment().ProxyFunc()
+		c.proxy = ProxyFromEnvironment(nil)
 	}
 	if c.cfg.DialTimeout <= 0 {
 		c.cfg.DialTimeout = 30 * time.Second
@@ -259,7 +262,12 @@ func buildTLS(tc TLSConfig, host string) (*tls.Config, error) {
 		conf.RootCAs = pool
 	}
 	if tc.ClientCert != nil {
-		conf.Certificates = []tls.Certificate{*tc.ClientCert}
+		// Presented whenever asked, even if the server's list of acceptable
+		// CAs does not name its issuer (crypto/tls would then send none): an
+		// untrusted certificate then fails visibly in the handshake instead
+		// of turning into an anonymous 401.
+		cert := tc.ClientCert
+		conf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
 	}
 	return conf, nil
 }
@@ -364,26 +372,12 @@ func (c *Client) dial(ctx context.Context, id int) (*lane, error) {
 		return nil, fmt.Errorf("transport: proxy: %w", err)
 	}
 	l := &lane{id: id}
-	var d net.Dialer
 	if proxyURL != nil {
-		conn, err := d.DialContext(dctx, "tcp", hostPort(proxyURL))
-		if err != nil {
-			return nil, fmt.Errorf("transport: connect to proxy %s: %w", proxyURL.Host, err)
-		}
-		l.conn = conn
-		if u := proxyURL.User; u != nil {
-			p, _ := u.Password()
-			l.proxyAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+p))
-		}
-		if c.https {
-			if err := l.connect(dctx, addr); err != nil {
-				conn.Close()
-				return nil, err
-			}
-		} else {
-			l.viaProxy = true
+		if err := c.dialProxied(dctx, l, addr, proxyURL); err != nil {
+			return nil, err
 		}
 	} else {
+		var d net.Dialer
 		conn, err := d.DialContext(dctx, "tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("transport: connect to %s: %w", addr, err)
@@ -425,33 +419,6 @@ func (c *Client) openLane(ctx context.Context, id int) (*lane, error) {
 		return nil, err
 	}
 	return l, nil
-}
-
-// connect opens a CONNECT tunnel through an HTTP proxy.
-func (l *lane) connect(ctx context.Context, addr string) error {
-	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetDeadline(time.Now()) })
-	defer stop()
-	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr, Header: http.Header{}}
-	if l.proxyAuth != "" {
-		req.Header.Set("Proxy-Authorization", l.proxyAuth)
-	}
-	if err := req.Write(l.conn); err != nil {
-		return fmt.Errorf("transport: proxy CONNECT: %w", err)
-	}
-	br := bufio.NewReader(l.conn)
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
-		return fmt.Errorf("transport: proxy CONNECT: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("transport: proxy refused CONNECT to %s: %s", addr, resp.Status)
-	}
-	if br.Buffered() > 0 {
-		return errors.New("transport: proxy sent data after CONNECT")
-	}
-	_ = l.conn.SetDeadline(time.Time{})
-	return nil
 }
 
 func hostPort(u *url.URL) string {
@@ -567,19 +534,18 @@ func isSOAPorEncrypted(ct string) bool {
 // exchange sends envelope on l and interprets the reply. keep reports
 // whether the lane can be reused.
 func (c *Client) exchange(ctx context.Context, l *lane, envelope []byte) (status int, out []byte, keep bool, err error) {
-	authz := ""
-	if c.scheme == "basic" {
-		authz = c.basicTok
-	}
+	authz := c.staticAuthorization()
 	body, ct := envelope, SOAPContentType
 	if l.sealer != nil {
-		if body, ct, err = WrapEncrypted(l.sealer, l.protocol, envelope); err != nil {
+		// The lane's frame buffer is free again once roundTrip wrote it.
+		if body, ct, err = AppendEncrypted(l.frame[:0], l.sealer, l.protocol, envelope); err != nil {
 			return 0, nil, false, err
 		}
+		l.frame = body
 	}
 	resp, rbody, err := c.roundTrip(ctx, l, authz, body, ct)
 	if err != nil {
-		return 0, nil, false, err
+		return 0, nil, false, c.explainCertFailure(ctx, l, err)
 	}
 	keep = !resp.Close
 	rct := resp.Header.Get("Content-Type")
@@ -587,7 +553,7 @@ func (c *Client) exchange(ctx context.Context, l *lane, envelope []byte) (status
 	case http.StatusOK, http.StatusInternalServerError:
 	case http.StatusUnauthorized:
 		return resp.StatusCode, nil, false, &AuthError{User: c.cfg.Username, Status: resp.StatusCode, Schemes: authSchemes(resp.Header),
-			Reason: "the server rejected the credentials (wrong user name or password, or the account may not use WinRM)"}
+			Reason: c.rejectedReason()}
 	default:
 		return resp.StatusCode, nil, keep, c.unexpected(resp, rbody, "")
 	}

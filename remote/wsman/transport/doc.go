@@ -12,5 +12,9 @@
 // Authentication is connection-bound: an NTLM or Kerberos context belongs to
 // one TCP connection, so the client keeps "lanes" (one connection each, one request at
 // a time, its own context and sequence numbers) and the server keeps one
-// context per connection through ServerAuth.ConnContext.
+// context per connection through ServerAuth.ConnContext. For the same reason
+// a lane reaches the server through a proxy as a byte stream (SOCKS5, or an
+// HTTP CONNECT tunnel even for plain HTTP; proxy.go). Certificate
+// authentication (the "https/mutual" profile, MS-WSMV 2.2.9.1) and its
+// server-side mapping to users are in certauth.go.
 package transport

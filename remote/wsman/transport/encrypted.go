@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"mime"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -65,25 +66,52 @@ func IsEncrypted(contentType string) bool {
 	return err == nil && (mt == multipartEncrypted || mt == multipartMulti)
 }
 
+// inPlaceSealer is a Sealer that seals into buffers the caller provides
+// and unseals in place (*ntlm.Session): AppendEncrypted and
+// UnwrapEncrypted then copy no message.
+type inPlaceSealer interface {
+	SignatureSize() int
+	SealTo(sig, dst, plain []byte) error
+	UnsealInPlace(sig, sealed []byte) ([]byte, error)
+}
+
 // WrapEncrypted seals plain and frames it as multipart/encrypted (MS-WSMV
 // 2.2.9.1). It returns the body and its Content-Type header value.
 func WrapEncrypted(s Sealer, protocol string, plain []byte) (body []byte, contentType string, err error) {
+	return AppendEncrypted(nil, s, protocol, plain)
+}
+
+// AppendEncrypted is WrapEncrypted appending the body to dst, so that a
+// caller can reuse one buffer for every message.
+func AppendEncrypted(dst []byte, s Sealer, protocol string, plain []byte) (body []byte, contentType string, err error) {
+	head := "--" + encryptedBoundary + "\r\n" +
+		"\tContent-Type: " + protocol + "\r\n" +
+		"\tOriginalContent: type=" + SOAPContentType + ";Length=" + strconv.Itoa(originalLength(s, len(plain))) + "\r\n" +
+		"--" + encryptedBoundary + "\r\n" +
+		"\tContent-Type: " + octetStream + "\r\n"
+	const tail = "--" + encryptedBoundary + "--\r\n"
+	if ips, ok := s.(inPlaceSealer); ok {
+		n := ips.SignatureSize()
+		b := slices.Grow(dst, len(head)+4+n+len(plain)+len(tail))
+		b = append(b, head...)
+		b = binary.LittleEndian.AppendUint32(b, uint32(n))
+		start := len(b)
+		b = b[:start+n+len(plain)]
+		if err := ips.SealTo(b[start:start+n], b[start+n:], plain); err != nil {
+			return nil, "", fmt.Errorf("transport: seal message: %w", err)
+		}
+		return append(b, tail...), EncryptedContentType(protocol), nil
+	}
 	sig, sealed, err := s.Seal(plain)
 	if err != nil {
 		return nil, "", fmt.Errorf("transport: seal message: %w", err)
 	}
-	var b bytes.Buffer
-	b.Grow(len(sealed) + len(sig) + 256)
-	b.WriteString("--" + encryptedBoundary + "\r\n")
-	b.WriteString("\tContent-Type: " + protocol + "\r\n")
-	b.WriteString("\tOriginalContent: type=" + SOAPContentType + ";Length=" + strconv.Itoa(originalLength(s, len(plain))) + "\r\n")
-	b.WriteString("--" + encryptedBoundary + "\r\n")
-	b.WriteString("\tContent-Type: " + octetStream + "\r\n")
-	b.Write(binary.LittleEndian.AppendUint32(nil, uint32(len(sig))))
-	b.Write(sig)
-	b.Write(sealed)
-	b.WriteString("--" + encryptedBoundary + "--\r\n")
-	return b.Bytes(), EncryptedContentType(protocol), nil
+	b := slices.Grow(dst, len(head)+4+len(sig)+len(sealed)+len(tail))
+	b = append(b, head...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(sig)))
+	b = append(b, sig...)
+	b = append(b, sealed...)
+	return append(b, tail...), EncryptedContentType(protocol), nil
 }
 
 // FramingError reports a malformed encrypted body.
@@ -100,7 +128,9 @@ func framingErr(format string, a ...any) error {
 // UnwrapEncrypted parses a multipart/encrypted or multipart/x-multi-encrypted
 // body, unseals every chunk in order and checks each decrypted length
 // against its OriginalContent Length. protocol, when non-empty, must match
-// the body's protocol. It never panics on malformed input.
+// the body's protocol. It never panics on malformed input. A sealer that
+// unseals in place (*ntlm.Session) decrypts inside body, and a one-chunk
+// body's plaintext is returned without a copy: the caller must own body.
 func UnwrapEncrypted(s Sealer, protocol, contentType string, body []byte) ([]byte, error) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
@@ -133,7 +163,12 @@ func UnwrapEncrypted(s Sealer, protocol, contentType string, body []byte) ([]byt
 		if err != nil {
 			return nil, err
 		}
-		plain, err := s.Unseal(sig, sealed)
+		var plain []byte
+		if ips, ok := s.(inPlaceSealer); ok {
+			plain, err = ips.UnsealInPlace(sig, sealed)
+		} else {
+			plain, err = s.Unseal(sig, sealed)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("transport: unseal message: %w", err)
 		}
@@ -143,6 +178,9 @@ func UnwrapEncrypted(s Sealer, protocol, contentType string, body []byte) ([]byt
 		// RC4 Kerberos counts its padding.
 		if len(plain) != length && 4+len(sig)+len(sealed) != length && originalLength(s, len(plain)) != length {
 			return nil, framingErr("decrypted %d bytes, OriginalContent says Length=%d", len(plain), length)
+		}
+		if chunk == 0 && p.atEnd() {
+			return plain, nil
 		}
 		out = append(out, plain...)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -89,6 +90,56 @@ func TestEncryptedRoundTripNTLM(t *testing.T) {
 		if diff := cmp.Diff(msg, string(got)); diff != "" {
 			t.Errorf("message %d (-want +got)\n%s", i, diff)
 		}
+	}
+}
+
+// copyOnly hides a Sealer's in-place methods: the copying Seal/Unseal path.
+type copyOnly struct{ Sealer }
+
+// TestEncryptedInPlace: with *ntlm.Session, AppendEncrypted seals into
+// the caller's buffer and UnwrapEncrypted decrypts inside the body, so a
+// 64 KiB message costs no 64 KiB allocation either way; the two paths
+// interoperate message by message on one context.
+func TestEncryptedInPlace(t *testing.T) {
+	client, server := ntlmPair(t)
+	msg := []byte(strings.Repeat("<rsp:Stream>QUJD</rsp:Stream>", 64<<10/29))
+	var buf []byte
+	for i := range 4 {
+		var seal, unseal Sealer = client, copyOnly{server}
+		if i%2 == 1 {
+			seal, unseal = copyOnly{client}, server
+		}
+		var err error
+		var ct string
+		buf, ct, err = AppendEncrypted(buf[:0], seal, ProtocolSPNEGO, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := UnwrapEncrypted(unseal, ProtocolSPNEGO, ct, bytes.Clone(buf))
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !bytes.Equal(got, msg) {
+			t.Fatalf("message %d does not round-trip", i)
+		}
+	}
+	perRun := func(f func()) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range 10 {
+			f()
+		}
+		runtime.ReadMemStats(&after)
+		return (after.TotalAlloc - before.TotalAlloc) / 10
+	}
+	if n := perRun(func() {
+		var ct string
+		buf, ct, _ = AppendEncrypted(buf[:0], client, ProtocolSPNEGO, msg)
+		if _, err := UnwrapEncrypted(server, ProtocolSPNEGO, ct, buf); err != nil {
+			t.Fatal(err)
+		}
+	}); n > 8<<10 {
+		t.Errorf("seal and unwrap in place allocate %d bytes per 64 KiB message", n)
 	}
 }
 
