@@ -110,6 +110,9 @@ func (a *Acceptor) Accept(token []byte, expectedCB []byte, requireCB bool) (apRe
 	if types.IsFlagSet(&req.APOptions, flags.APOptionUseSessionKey) {
 		return nil, nil, "", newError(KindProtocol, service, "user-to-user tickets are not supported")
 	}
+	if err := checkEtype(tkt.EncPart.EType); err != nil {
+		return nil, nil, "", &Error{Kind: KindProtocol, Principal: service, Err: fmt.Errorf("ticket: %w", err)}
+	}
 	skey, _, err := a.kt.GetEncryptionKey(tkt.SName, tkt.Realm, tkt.EncPart.KVNO, tkt.EncPart.EType)
 	if err != nil {
 		return nil, nil, "", &Error{Kind: KindPrincipalUnknown, Principal: service, Err: fmt.Errorf("no key for the ticket (etype %d, kvno %d) in the keytab", tkt.EncPart.EType, tkt.EncPart.KVNO)}
@@ -132,6 +135,9 @@ func (a *Acceptor) Accept(token []byte, expectedCB []byte, requireCB bool) (apRe
 	}
 	if now.Sub(enc.EndTime) > a.skew {
 		return nil, nil, "", newError(KindNoCredentials, service, "ticket expired at %s", enc.EndTime.UTC().Format(time.RFC3339))
+	}
+	if err := checkEtype(enc.Key.KeyType); err != nil {
+		return nil, nil, "", &Error{Kind: KindProtocol, Principal: service, Err: fmt.Errorf("ticket session key: %w", err)}
 	}
 	if req.EncryptedAuthenticator.EType != enc.Key.KeyType {
 		return nil, nil, "", newError(KindProtocol, service, "authenticator etype %d differs from the session key's %d", req.EncryptedAuthenticator.EType, enc.Key.KeyType)

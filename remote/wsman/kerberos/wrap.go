@@ -43,8 +43,7 @@ type Session struct {
 func newSession(key types.EncryptionKey, acceptor, acceptorSubkey bool, outSeq, inSeq uint64) *Session {
 	s := &Session{key: key, acceptor: acceptor, acceptorSubkey: acceptorSubkey, outSeq: outSeq, inSeq: inSeq}
 	switch key.KeyType {
-	case etypeID.AES128_CTS_HMAC_SHA1_96, etypeID.AES256_CTS_HMAC_SHA1_96,
-		etypeID.AES128_CTS_HMAC_SHA256_128, etypeID.AES256_CTS_HMAC_SHA384_192:
+	case etypeID.AES128_CTS_HMAC_SHA1_96, etypeID.AES256_CTS_HMAC_SHA1_96, etypeID.AES128_CTS_HMAC_SHA256_128:
 		if et, err := crypto.GetEtype(key.KeyType); err == nil && len(key.KeyValue) == et.GetKeyByteSize() {
 			s.et = et
 		}
@@ -55,7 +54,7 @@ func newSession(key types.EncryptionKey, acceptor, acceptorSubkey bool, outSeq, 
 }
 
 func (s *Session) unsupported() error {
-	return newError(KindProtocol, "", "message sealing with etype %d (%s) is not supported; only AES (17, 18, 19, 20) and RC4-HMAC (23) are",
+	return newError(KindProtocol, "", "message sealing with etype %d (%s) is not supported; only AES (17, 18, 19) and RC4-HMAC (23) are",
 		s.key.KeyType, etypeName(s.key.KeyType))
 }
 
