@@ -3,6 +3,7 @@ package kerberos
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +75,16 @@ func newAcceptor(kt *keytab.Keytab, cfg AcceptorConfig) (*Acceptor, error) {
 			return nil, err
 		}
 		a.sname, a.srealm = strings.Split(name, "/"), realm
+		found := false
+		for _, e := range kt.Entries {
+			if slices.Equal(e.Principal.Components, a.sname) && (realm == "" || e.Principal.Realm == realm) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, newError(KindConfig, cfg.ServicePrincipal, "the keytab has no key for the service principal")
+		}
 	}
 	a.replay.seen = make(map[replayKey]time.Time)
 	return a, nil
