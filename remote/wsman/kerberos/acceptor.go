@@ -118,7 +118,7 @@ func (a *Acceptor) Accept(token []byte, expectedCB []byte, requireCB bool) (apRe
 	if a.sname != nil && (!tkt.SName.Equal(types.PrincipalName{NameString: a.sname}) || (a.srealm != "" && a.srealm != tkt.Realm)) {
 		return nil, nil, "", newError(KindPrincipalUnknown, service, "ticket is not for this service")
 	}
-	if types.IsFlagSet(&req.APOptions, flags.APOptionUseSessionKey) {
+	if flagSet(req.APOptions, flags.APOptionUseSessionKey) {
 		return nil, nil, "", newError(KindProtocol, service, "user-to-user tickets are not supported")
 	}
 	if err := checkEtype(tkt.EncPart.EType); err != nil {
@@ -141,7 +141,7 @@ func (a *Acceptor) Accept(token []byte, expectedCB []byte, requireCB bool) (apRe
 	if start.IsZero() {
 		start = enc.AuthTime
 	}
-	if start.Sub(now) > a.skew || types.IsFlagSet(&enc.Flags, flags.Invalid) {
+	if start.Sub(now) > a.skew || flagSet(enc.Flags, flags.Invalid) {
 		return nil, nil, "", newError(KindClockSkew, service, "ticket not yet valid (starts %s)", start.UTC().Format(time.RFC3339))
 	}
 	if now.Sub(enc.EndTime) > a.skew {
@@ -188,7 +188,7 @@ func (a *Acceptor) Accept(token []byte, expectedCB []byte, requireCB bool) (apRe
 		return nil, nil, "", &Error{Kind: KindIntegrity, Principal: client, Err: err}
 	}
 	peerSeq := uint64(uint32(auth.SeqNumber)) // Windows may encode it as a negative int32
-	mutual := types.IsFlagSet(&req.APOptions, flags.APOptionMutualRequired) || ck.flags&gssMutualFlag != 0
+	mutual := flagSet(req.APOptions, flags.APOptionMutualRequired) || ck.flags&gssMutualFlag != 0
 	if !mutual {
 		key := enc.Key
 		if len(auth.SubKey.KeyValue) > 0 {
@@ -213,6 +213,13 @@ func (a *Acceptor) Accept(token []byte, expectedCB []byte, requireCB bool) (apRe
 		return rep, newSession(peerKey, true, false, seq, peerSeq), client, nil
 	}
 	return rep, newSession(subkey, true, true, seq, peerSeq), client, nil
+}
+
+// flagSet is types.IsFlagSet without its panic on a short BIT STRING (peer
+// data: an empty ap-options is valid DER).
+func flagSet(f asn1.BitString, i int) bool {
+	b := i / 8
+	return b < len(f.Bytes) && f.Bytes[b]&(0x80>>(i%8)) != 0
 }
 
 // checkBindings compares the client's Bnd with the expected application

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
@@ -447,5 +448,36 @@ func TestAPRepContents(t *testing.T) {
 	}
 	if uint64(part.SequenceNumber) != s.outSeq {
 		t.Errorf("seq-number %d, session starts at %d", part.SequenceNumber, s.outSeq)
+	}
+}
+
+// TestAcceptShortAPOptions: an empty ap-options BIT STRING (valid DER) must
+// not crash gokrb5's flag test (regression).
+func TestAcceptShortAPOptions(t *testing.T) {
+	kt := testKeytab(t, "service secret")
+	now := time.Now()
+	tk := testTicket(t, kt, etypeID.AES256_CTS_HMAC_SHA1_96, now, now.Add(time.Hour))
+	_, msg, err := unwrapMechToken(testInitiator(t, tk, nil).Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req messages.APReq
+	if err := req.Unmarshal(msg); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []asn1.BitString{{}, {Bytes: []byte{0}, BitLength: 1}} {
+		req.APOptions = opts
+		b, err := req.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, s, _, err := testAcceptor(t, kt, "").Accept(wrapMechToken(tokIDAPReq, b), nil, false)
+		if err != nil {
+			t.Fatalf("ap-options %v: %v", opts, err)
+		}
+		// The GSS checksum still asks for mutual authentication.
+		if rep == nil || s == nil {
+			t.Fatalf("ap-options %v: no AP-REP", opts)
+		}
 	}
 }

@@ -70,6 +70,18 @@ func FuzzAccept(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(rep)
+		// Empty ap-options: once crashed gokrb5's flag test.
+		_, msg, _ := unwrapMechToken(testInitiator(f, tk, nil).Token())
+		var req messages.APReq
+		if err := req.Unmarshal(msg); err != nil {
+			f.Fatal(err)
+		}
+		req.APOptions = asn1.BitString{}
+		b, err := req.Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(wrapMechToken(tokIDAPReq, b))
 	}
 	f.Fuzz(func(t *testing.T, tok []byte) {
 		rep, s, client, err := a.Accept(tok, []byte("tls-server-end-point:0123456789abcdef0123456789abcdef"), false)
