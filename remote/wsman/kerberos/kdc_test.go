@@ -45,6 +45,7 @@ func TestKDCEndToEnd(t *testing.T) {
 		{"ccache file", ClientConfig{CCacheFile: ccache}, "HTTP/localhost", ""},
 		{"ccache FILE: with matching user", ClientConfig{Username: "alice", CCacheFile: "FILE:" + ccache}, "HTTP/localhost", ""},
 		{"ccache from KRB5CCNAME", ClientConfig{}, "HTTP/localhost", "FILE:" + ccache},
+		{"ccache with user@REALM", ClientConfig{Username: "alice@" + realm, CCacheFile: ccache}, "HTTP/localhost", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.env != "" {
@@ -116,6 +117,7 @@ func TestKDCErrors(t *testing.T) {
 	realm := kdc.Realm()
 	kdc.AddPrincipal("alice", "alice password")
 	conf := kdc.Krb5Conf()
+	ccache := kdc.Kinit(t, "alice", "alice password")
 	for _, tc := range []struct {
 		name        string
 		cfg         ClientConfig
@@ -130,6 +132,8 @@ func TestKDCErrors(t *testing.T) {
 		{"unknown realm", ClientConfig{Username: "alice@NO.SUCH.REALM.INVALID", Password: "x"}, "", KindConfig, true, ""},
 		{"no ccache", ClientConfig{CCacheFile: t.TempDir() + "/none"}, "", KindNoCredentials, true, ""},
 		{"keyring ccache", ClientConfig{CCacheFile: "KEYRING:persistent:0"}, "", KindNoCredentials, true, ""},
+		{"ccache of another user", ClientConfig{Username: "bob", CCacheFile: ccache}, "", KindNoCredentials, true, "bob"},
+		{"ccache of another realm", ClientConfig{Username: "alice@OTHER.TEST", CCacheFile: ccache}, "", KindNoCredentials, true, "alice@OTHER.TEST"},
 		{"bad spn", ClientConfig{Username: "alice", Password: "alice password"}, "localhost", KindConfig, true, "localhost"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
