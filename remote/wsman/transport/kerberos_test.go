@@ -858,3 +858,87 @@ func TestNegotiateIPWithoutUser(t *testing.T) {
 		t.Errorf("err = %v, want %q", err, want)
 	}
 }
+
+// TestKerberosMechListMIC: a server whose final NegTokenResp carries a
+// mechListMIC (RFC 4178 §5) over the client's mechanism list: the client
+// verifies it, and refuses a wrong one before sending any body.
+func TestKerberosMechListMIC(t *testing.T) {
+	e := newKrbEnv(t)
+	acc, err := kerberos.NewAcceptor(kerberos.AcceptorConfig{KeytabFile: e.svcKeytab})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		tamper  bool
+		wantErr string
+	}{
+		{name: "valid MIC"},
+		{name: "wrong MIC", tamper: true, wantErr: "mechListMIC does not verify"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var bodies atomic.Int32
+			var mu sync.Mutex
+			var sess *kerberos.Session
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				if authz := r.Header.Get("Authorization"); authz != "" {
+					tok, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(authz, "Negotiate "))
+					m, err := parseSPNEGO(tok)
+					if err != nil || !m.init {
+						http.Error(w, "want a NegTokenInit", http.StatusBadRequest)
+						return
+					}
+					apRep, s, _, err := acc.Accept(m.mechToken, nil, false)
+					if err != nil {
+						http.Error(w, err.Error(), http.StatusUnauthorized)
+						return
+					}
+					mic, err := s.GetMIC(m.mechTypesDER)
+					if err != nil {
+						http.Error(w, err.Error(), http.StatusInternalServerError)
+						return
+					}
+					if tt.tamper {
+						mic[len(mic)-1] ^= 1
+					}
+					sess = s
+					w.Header().Set("WWW-Authenticate", "Negotiate "+base64.StdEncoding.EncodeToString(spnegoResp(negAcceptCompleted, m.mechTypes[0], apRep, mic)))
+					return
+				}
+				bodies.Add(1)
+				body, _ := io.ReadAll(r.Body)
+				plain, err := UnwrapEncrypted(sess, ProtocolSPNEGO, r.Header.Get("Content-Type"), body)
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
+					return
+				}
+				out, ct, err := WrapEncrypted(sess, ProtocolSPNEGO, append([]byte("echo:"), plain...))
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+				w.Header().Set("Content-Type", ct)
+				w.Write(out)
+			}))
+			t.Cleanup(srv.Close)
+			c := newClient(t, e.config(localhostURL(t, srv.URL), "negotiate"))
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, body, err := c.Post(ctx, []byte("<a/>"))
+			if tt.wantErr == "" {
+				if err != nil || string(body) != "echo:<a/>" {
+					t.Errorf("Post: %q, %v", body, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("err = %v, want %q", err, tt.wantErr)
+			}
+			if n := bodies.Load(); n != 0 {
+				t.Errorf("%d bodies sent after a bad mechListMIC", n)
+			}
+		})
+	}
+}
