@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -940,5 +941,38 @@ func TestKerberosMechListMIC(t *testing.T) {
 				t.Errorf("%d bodies sent after a bad mechListMIC", n)
 			}
 		})
+	}
+}
+
+// TestKerberosCurlSPNEGO: curl's --negotiate (MIT GSS-API SPNEGO, a third
+// party initiator) against ServerAuth: MIT's NegTokenInit (KRB5 first) is
+// accepted. (curl does not check the final token, so this says nothing
+// about the AP-REP; pywinrm's requests-kerberos does, in remote/endpoint.)
+func TestKerberosCurlSPNEGO(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl not installed")
+	}
+	if v, err := exec.Command(curl, "-V").Output(); err != nil || !strings.Contains(string(v), "SPNEGO") {
+		t.Skip("curl without SPNEGO (GSS-API)")
+	}
+	e := newKrbEnv(t)
+	u, log := e.server(t, ServerConfig{KeytabFile: e.svcKeytab, AllowUnencrypted: true})
+	cc := e.kdc.Kinit(t, "alice", e.password)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, curl, "--silent", "--show-error", "--fail", "--negotiate", "-u", ":",
+		"-H", "Content-Type: "+SOAPContentType, "--data-binary", "<curl/>", u)
+	cmd.Env = append(e.kdc.Env(), "KRB5CCNAME=FILE:"+cc)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl: %v\n%s", err, out)
+	}
+	if want := `<echo user="alice@` + e.realm + `"><curl/></echo>`; string(out) != want {
+		t.Errorf("curl printed %q, want %q", out, want)
+	}
+	// curl may or may not ask anonymously first.
+	if got := log.take(); len(got) == 0 || got[len(got)-1] != "Negotiate:spnego-krb5 plain -> OK plain" {
+		t.Errorf("wire %q, want it to end with curl's SPNEGO Kerberos request", got)
 	}
 }
