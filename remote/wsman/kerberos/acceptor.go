@@ -180,15 +180,21 @@ func (a *Acceptor) Accept(token []byte, expectedCB []byte, requireCB bool) (apRe
 		a.log.Debug("kerberos: accepted without mutual authentication", "client", client, "service", service)
 		return nil, newSession(key, true, false, peerSeq, peerSeq), client, nil
 	}
-	subType := enc.Key.KeyType
+	subType, peerKey := enc.Key.KeyType, enc.Key
 	if len(auth.SubKey.KeyValue) > 0 {
-		subType = auth.SubKey.KeyType
+		subType, peerKey = auth.SubKey.KeyType, auth.SubKey
 	}
-	rep, subkey, seq, err := buildAPRep(enc.Key, subType, auth.CTime, auth.Cusec)
+	// RFC 1964-style etypes (RC4, DES3) get no acceptor subkey, as from MIT:
+	// MIT initiators would ignore one of the same etype.
+	withSubkey := isCFX(subType)
+	rep, subkey, seq, err := buildAPRep(enc.Key, subType, withSubkey, auth.CTime, auth.Cusec)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	a.log.Debug("kerberos: accepted", "client", client, "service", service, "etype", subType)
+	if !withSubkey {
+		return rep, newSession(peerKey, true, false, seq, peerSeq), client, nil
+	}
 	return rep, newSession(subkey, true, true, seq, peerSeq), client, nil
 }
 
@@ -210,15 +216,17 @@ func checkBindings(bnd, expected []byte, require bool) error {
 // buildAPRep makes the AP-REP mechanism token (RFC 4120 §5.5.2: APPLICATION
 // 15, with EncAPRepPart APPLICATION 27 encrypted in the ticket session key,
 // key usage 12), which gokrb5 can only parse: echo of the authenticator
-// time, a fresh acceptor subkey of etype subType and our initial sequence
-// number.
-func buildAPRep(sessionKey types.EncryptionKey, subType int32, ctime time.Time, cusec int) (token []byte, subkey types.EncryptionKey, seq uint64, err error) {
-	et, err := crypto.GetEtype(subType)
-	if err != nil {
-		return nil, subkey, 0, &Error{Kind: KindProtocol, Err: fmt.Errorf("acceptor subkey: %w", err)}
-	}
-	if subkey, err = types.GenerateEncryptionKey(et); err != nil {
-		return nil, subkey, 0, fmt.Errorf("kerberos: acceptor subkey: %w", err)
+// time, a fresh acceptor subkey of etype subType when withSubkey, and our
+// initial sequence number.
+func buildAPRep(sessionKey types.EncryptionKey, subType int32, withSubkey bool, ctime time.Time, cusec int) (token []byte, subkey types.EncryptionKey, seq uint64, err error) {
+	if withSubkey {
+		et, err := crypto.GetEtype(subType)
+		if err != nil {
+			return nil, subkey, 0, &Error{Kind: KindProtocol, Err: fmt.Errorf("acceptor subkey: %w", err)}
+		}
+		if subkey, err = types.GenerateEncryptionKey(et); err != nil {
+			return nil, subkey, 0, fmt.Errorf("kerberos: acceptor subkey: %w", err)
+		}
 	}
 	if seq, err = randomSeq(); err != nil {
 		return nil, subkey, 0, err

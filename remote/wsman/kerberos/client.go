@@ -61,6 +61,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	conf, confErr := loadKrb5Conf(cfg.Krb5Conf)
 	if realm == "" {
 		realm = conf.LibDefaults.DefaultRealm
+	} else if strings.Contains(cfg.Username, `\`) {
+		realm = netbiosRealm(conf, realm)
 	}
 	settings := []func(*client.Settings){client.DisablePAFXFAST(true)}
 
@@ -120,6 +122,29 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		principal: cl.Credentials.CName().PrincipalNameString() + "@" + cl.Credentials.Domain(),
 		log:       log,
 	}, nil
+}
+
+// netbiosRealm maps the NetBIOS domain of `DOMAIN\user` to the default
+// realm when that is DOMAIN.something and DOMAIN itself is no configured
+// realm (CORP\alice in the realm CORP.EXAMPLE.COM).
+func netbiosRealm(conf *config.Config, domain string) string {
+	for _, r := range conf.Realms {
+		if r.Realm == domain {
+			return domain
+		}
+	}
+	if dr := conf.LibDefaults.DefaultRealm; strings.EqualFold(strings.SplitN(dr, ".", 2)[0], domain) {
+		return dr
+	}
+	return domain
+}
+
+// Close stops gokrb5's background TGT renewal and forgets the tickets and
+// keys. The Client must not be used afterwards.
+func (c *Client) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cl.Destroy()
 }
 
 func confOrNoRealm(confErr error) error {
@@ -271,10 +296,18 @@ func (c *Client) InitSecContext(ctx context.Context, spn string, channelBindings
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if realm != "" {
-			if c.cl.Config.DomainRealm == nil {
-				c.cl.Config.DomainRealm = config.DomainRealm{}
+			// gokrb5 takes the realm from [domain_realm], else the client's.
+			host := name[strings.IndexByte(name, '/')+1:]
+			resolved := c.cl.Config.ResolveRealm(host)
+			if resolved == "" {
+				resolved = c.cl.Credentials.Domain()
 			}
-			c.cl.Config.DomainRealm[name[strings.IndexByte(name, '/')+1:]] = realm
+			if resolved != realm {
+				if c.cl.Config.DomainRealm == nil {
+					c.cl.Config.DomainRealm = config.DomainRealm{}
+				}
+				c.cl.Config.DomainRealm[host] = realm
+			}
 		}
 		tkt, key, err := c.cl.GetServiceTicket(name)
 		ch <- result{ticket{tkt, key}, err}

@@ -20,12 +20,12 @@ import (
 
 const testRealm = "EXAMPLE.TEST"
 
-// testKeytab holds HTTP/localhost@EXAMPLE.TEST keys of both AES etypes,
-// derived from password.
+// testKeytab holds HTTP/localhost@EXAMPLE.TEST keys of both AES etypes and
+// RC4-HMAC, derived from password.
 func testKeytab(t testing.TB, password string) *keytab.Keytab {
 	t.Helper()
 	kt := keytab.New()
-	for _, et := range []int32{etypeID.AES256_CTS_HMAC_SHA1_96, etypeID.AES128_CTS_HMAC_SHA1_96} {
+	for _, et := range []int32{etypeID.AES256_CTS_HMAC_SHA1_96, etypeID.AES128_CTS_HMAC_SHA1_96, etypeID.RC4_HMAC} {
 		if err := kt.AddEntry("HTTP/localhost", testRealm, password, time.Now(), 1, et); err != nil {
 			t.Fatal(err)
 		}
@@ -92,8 +92,8 @@ func exchange(t *testing.T, ini, acc *Session) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(sig) != 60 {
-				t.Fatalf("signature of %d bytes", len(sig))
+			if want := 60; !d.from.rc4 && len(sig) != want {
+				t.Fatalf("signature of %d bytes, want %d", len(sig), want)
 			}
 			got, err := d.to.Unseal(sig, sealed)
 			if err != nil {
@@ -127,7 +127,7 @@ func TestContextEstablishment(t *testing.T) {
 		{"acceptor has none to compare", cbA, nil, false, 0},
 		{"required but acceptor has none", cbA, nil, true, KindChannelBinding},
 	} {
-		for _, et := range []int32{etypeID.AES128_CTS_HMAC_SHA1_96, etypeID.AES256_CTS_HMAC_SHA1_96} {
+		for _, et := range []int32{etypeID.AES128_CTS_HMAC_SHA1_96, etypeID.AES256_CTS_HMAC_SHA1_96, etypeID.RC4_HMAC} {
 			t.Run(tc.name+"/"+etypeName(et), func(t *testing.T) {
 				now := time.Now()
 				ic := testInitiator(t, testTicket(t, kt, et, now, now.Add(time.Hour)), tc.clientCB)
@@ -148,9 +148,14 @@ func TestContextEstablishment(t *testing.T) {
 					t.Fatalf("complete: %v", err)
 				}
 				if iniSess.key.KeyType != et || !bytes.Equal(iniSess.key.KeyValue, accSess.key.KeyValue) {
-					t.Fatalf("sessions do not share the acceptor subkey")
+					t.Fatalf("sessions do not share their key")
 				}
-				if bytes.Equal(iniSess.key.KeyValue, ic.subkey.KeyValue) || bytes.Equal(iniSess.key.KeyValue, ic.sessionKey.KeyValue) {
+				if et == etypeID.RC4_HMAC {
+					// RFC 1964-style etype: no acceptor subkey, as MIT.
+					if !bytes.Equal(iniSess.key.KeyValue, ic.subkey.KeyValue) || iniSess.acceptorSubkey || accSess.acceptorSubkey {
+						t.Fatalf("RC4 session does not use the initiator subkey")
+					}
+				} else if bytes.Equal(iniSess.key.KeyValue, ic.subkey.KeyValue) || bytes.Equal(iniSess.key.KeyValue, ic.sessionKey.KeyValue) || !iniSess.acceptorSubkey {
 					t.Fatalf("session does not use a fresh acceptor subkey")
 				}
 				exchange(t, iniSess, accSess)
@@ -336,14 +341,14 @@ func TestCompleteRefuses(t *testing.T) {
 		{"AP-REP in another key", func(t *testing.T, ic *InitiatorContext) []byte {
 			other := tk.key
 			other.KeyValue = bytes.Repeat([]byte{9}, len(other.KeyValue))
-			rep, _, _, err := buildAPRep(other, other.KeyType, ic.ctime, ic.cusec)
+			rep, _, _, err := buildAPRep(other, other.KeyType, true, ic.ctime, ic.cusec)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return rep
 		}, KindMutualAuth},
 		{"AP-REP with the wrong time", func(t *testing.T, ic *InitiatorContext) []byte {
-			rep, _, _, err := buildAPRep(tk.key, tk.key.KeyType, ic.ctime.Add(time.Second), ic.cusec)
+			rep, _, _, err := buildAPRep(tk.key, tk.key.KeyType, true, ic.ctime.Add(time.Second), ic.cusec)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -17,10 +17,11 @@
 //     carrying a fresh acceptor subkey and sequence number, which gokrb5 cannot
 //     build itself.
 //   - Session: RFC 4121 §4.2.6.2 sealed wrap tokens in the layout WinRM uses
-//     (RRC 28, a 60-byte "signature" for the AES SHA-1 enctypes); gokrb5 only
-//     has integrity-only wrap tokens.
+//     (RRC 28, a 60-byte "signature" for the AES SHA-1 enctypes), and RFC 4757
+//     §7.3 wrap tokens for RC4-HMAC; gokrb5 only has integrity-only wrap
+//     tokens. Both are byte for byte what MIT's gss_wrap_iov produces.
 //
-// Only AES (etypes 17, 18, 19, 20) can seal; an RC4-HMAC (23) context
+// AES (etypes 17, 18, 19, 20) and RC4-HMAC (23) can seal; a DES3 context
 // authenticates but Seal and Unseal return an *Error naming the etype.
 // Apart from the client's KDC exchanges (done by gokrb5) nothing here does
 // I/O.

@@ -20,16 +20,27 @@ func FuzzUnseal(f *testing.F) {
 		f.Add(append(sig, sealed...), uint16(len(sig)))
 		ini.outSeq = 0 // every seed is sequence number 0
 	}
+	rc4Key := fixedKey(f, etypeID.RC4_HMAC)
+	rc4Ini := newSession(rc4Key, false, false, 0, 0)
+	for _, p := range []string{"", "<s:Envelope/>"} {
+		sig, sealed, err := rc4Ini.Seal([]byte(p))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(append(sig, sealed...), uint16(len(sig)))
+		rc4Ini.outSeq = 0
+	}
 	f.Add([]byte{0x05, 0x04, 0x06, 0xff, 0, 16, 0, 28, 0, 0, 0, 0, 0, 0, 0, 0}, uint16(16))
 	f.Fuzz(func(t *testing.T, tok []byte, split uint16) {
-		s := newSession(key, true, true, 0, 0)
-		n := min(int(split), len(tok))
-		plain, err := s.Unseal(tok[:n], tok[n:])
-		if err == nil && len(plain) > len(tok) {
-			t.Fatalf("unsealed %d bytes out of a %d-byte token", len(plain), len(tok))
-		}
-		if err != nil && s.inSeq != 0 {
-			t.Fatal("failed unseal advanced the sequence number")
+		for _, s := range []*Session{newSession(key, true, true, 0, 0), newSession(rc4Key, true, false, 0, 0)} {
+			n := min(int(split), len(tok))
+			plain, err := s.Unseal(tok[:n], tok[n:])
+			if err == nil && len(plain) > len(tok) {
+				t.Fatalf("unsealed %d bytes out of a %d-byte token", len(plain), len(tok))
+			}
+			if err != nil && s.inSeq != 0 {
+				t.Fatal("failed unseal advanced the sequence number")
+			}
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
+	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/iana/flags"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/messages"
@@ -142,9 +143,24 @@ func (ic *InitiatorContext) Complete(token []byte) (*Session, error) {
 		if err := checkKey(part.Subkey); err != nil {
 			return nil, &Error{Kind: KindMutualAuth, Principal: ic.service, Err: fmt.Errorf("AP-REP subkey: %w", err)}
 		}
-		key, acceptorSubkey = part.Subkey, true
+		// As MIT does: RFC 1964-style tokens (RC4, DES3) keep the initiator
+		// subkey unless the acceptor's has another etype.
+		if isCFX(part.Subkey.KeyType) || part.Subkey.KeyType != ic.subkey.KeyType {
+			key, acceptorSubkey = part.Subkey, true
+		}
 	}
 	return newSession(key, false, acceptorSubkey, ic.seq, uint64(uint32(part.SequenceNumber))), nil
+}
+
+// isCFX reports whether etype protects messages with RFC 4121 tokens, the
+// ones that know acceptor subkeys (MIT's proto 1); RC4-HMAC and DES3 use
+// the RFC 1964 token layout.
+func isCFX(etype int32) bool {
+	switch etype {
+	case etypeID.RC4_HMAC, etypeID.RC4_HMAC_EXP, etypeID.DES3_CBC_SHA1_KD, etypeID.DES_CBC_CRC, etypeID.DES_CBC_MD5, etypeID.DES_CBC_MD4:
+		return false
+	}
+	return true
 }
 
 // krbErrorToken turns a KRB-ERROR mechanism token into an *Error.

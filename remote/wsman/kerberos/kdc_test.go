@@ -37,6 +37,7 @@ func TestKDCEndToEnd(t *testing.T) {
 		{"password user@REALM", ClientConfig{Username: "alice@" + realm, Password: "alice password"}, "HTTP/localhost", ""},
 		{`password REALM\user`, ClientConfig{Username: realm + `\alice`, Password: "alice password"}, "HTTP/localhost@" + realm, ""},
 		{"password default realm", ClientConfig{Username: "alice", Password: "alice password"}, "HTTP/localhost", ""},
+		{`password NETBIOS\user`, ClientConfig{Username: strings.Split(realm, ".")[0] + `\alice`, Password: "alice password"}, "HTTP/localhost", ""},
 		{"keytab", ClientConfig{Username: "alice", KeytabFile: aliceKeytab}, "HTTP/localhost", ""},
 		{"ccache file", ClientConfig{CCacheFile: ccache}, "HTTP/localhost", ""},
 		{"ccache FILE: with matching user", ClientConfig{Username: "alice", CCacheFile: "FILE:" + ccache}, "HTTP/localhost", ""},
@@ -51,6 +52,7 @@ func TestKDCEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatalf("NewClient: %v", err)
 			}
+			t.Cleanup(c.Close)
 			if got, want := c.Principal(), "alice@"+realm; got != want {
 				t.Errorf("Principal() = %q, want %q", got, want)
 			}
@@ -78,6 +80,7 @@ func TestKDCEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(c.Close)
 		var wg sync.WaitGroup
 		errs := make(chan error, 8)
 		for range 8 {

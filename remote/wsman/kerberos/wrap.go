@@ -33,7 +33,8 @@ const wrapHeaderLen = 16
 // wire order; a Session is not safe for concurrent use.
 type Session struct {
 	key            types.EncryptionKey
-	et             etype.EType // nil when the key's etype cannot seal
+	et             etype.EType // AES etypes; nil otherwise
+	rc4            bool        // RC4-HMAC (RFC 4757) wrap tokens
 	acceptor       bool        // our role
 	acceptorSubkey bool        // key is the acceptor's subkey (flag 0x04)
 	outSeq, inSeq  uint64
@@ -47,12 +48,14 @@ func newSession(key types.EncryptionKey, acceptor, acceptorSubkey bool, outSeq, 
 		if et, err := crypto.GetEtype(key.KeyType); err == nil && len(key.KeyValue) == et.GetKeyByteSize() {
 			s.et = et
 		}
+	case etypeID.RC4_HMAC:
+		s.rc4 = len(key.KeyValue) == 16
 	}
 	return s
 }
 
 func (s *Session) unsupported() error {
-	return newError(KindProtocol, "", "message sealing with etype %d (%s) is not supported; only AES etypes 17, 18, 19, 20 are",
+	return newError(KindProtocol, "", "message sealing with etype %d (%s) is not supported; only AES (17, 18, 19, 20) and RC4-HMAC (23) are",
 		s.key.KeyType, etypeName(s.key.KeyType))
 }
 
@@ -76,8 +79,14 @@ func etypeName(id int32) string {
 
 // SealedLength is how many bytes the sealed data carries for plainLen bytes
 // of plaintext, the value of OriginalContent's Length: AES wrap tokens as
-// sent here never pad (EC 0), so it is plainLen.
-func (s *Session) SealedLength(plainLen int) int { return plainLen }
+// sent here never pad (EC 0), so it is plainLen; RC4-HMAC adds one byte of
+// padding.
+func (s *Session) SealedLength(plainLen int) int {
+	if s.rc4 {
+		return plainLen + 1
+	}
+	return plainLen
+}
 
 // trailerLen is what RFC 4121 rotates to the front for our tokens: the
 // encrypted header copy and the checksum (28 for the SHA-1 enctypes).
@@ -113,6 +122,9 @@ func (s *Session) header(ec, rrc uint16, seq uint64) []byte {
 // same way; an EC of 16 would need the receiver to guess which rotation the
 // sender used, and MIT outside DCE style guesses differently from Windows.
 func (s *Session) Seal(plain []byte) (sig, sealed []byte, err error) {
+	if s.rc4 {
+		return s.sealRC4(plain)
+	}
 	if s.et == nil {
 		return nil, nil, s.unsupported()
 	}
@@ -153,6 +165,9 @@ func (s *Session) usage(incoming bool) uint32 {
 // expected from the peer. Every failure on peer data is a KindIntegrity
 // *Error.
 func (s *Session) Unseal(sig, sealed []byte) (plain []byte, err error) {
+	if s.rc4 {
+		return s.unsealRC4(sig, sealed)
+	}
 	if s.et == nil {
 		return nil, s.unsupported()
 	}

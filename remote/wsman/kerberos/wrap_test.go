@@ -286,14 +286,70 @@ func TestUnsealAfterFailure(t *testing.T) {
 }
 
 func TestSealUnsupportedEtype(t *testing.T) {
-	s := newSession(fixedKey(t, etypeID.RC4_HMAC), false, true, 0, 0)
+	s := newSession(fixedKey(t, etypeID.DES3_CBC_SHA1_KD), false, true, 0, 0)
 	_, _, err := s.Seal([]byte("x"))
 	wantKind(t, err, KindProtocol)
-	if !strings.Contains(err.Error(), "23") || !strings.Contains(err.Error(), "rc4-hmac") {
+	if !strings.Contains(err.Error(), "16") || !strings.Contains(err.Error(), "des3") {
 		t.Errorf("error %q does not name the etype", err)
 	}
 	_, err = s.Unseal(make([]byte, 60), nil)
 	wantKind(t, err, KindProtocol)
+}
+
+func TestRC4RoundTrip(t *testing.T) {
+	key := fixedKey(t, etypeID.RC4_HMAC)
+	ini, acc := newSession(key, false, true, 100, 7000), newSession(key, true, true, 7000, 100)
+	for i, plain := range [][]byte{[]byte("<s:Envelope/>"), {}, bytes.Repeat([]byte{8}, 8), bytes.Repeat([]byte("abc"), 3000)} {
+		for _, d := range []struct {
+			from, to *Session
+			dir      byte
+		}{{ini, acc, 0x00}, {acc, ini, 0xff}} {
+			sig, sealed, err := d.from.Seal(plain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sealed) != d.from.SealedLength(len(plain)) || len(sealed) != len(plain)+1 {
+				t.Fatalf("sealed %d bytes for %d", len(sealed), len(plain))
+			}
+			// 0x60, DER length of OID+token+data, OID, token header.
+			n, rest, err := readDERLength(sig[1:])
+			if sig[0] != 0x60 || err != nil || n != 11+32+len(sealed) || len(rest) != 11+32 || !bytes.Equal(rest[11:19], rc4Header) {
+				t.Fatalf("framing % x (length %d, %v)", sig, n, err)
+			}
+			got, err := d.to.Unseal(sig, sealed)
+			if err != nil {
+				t.Fatalf("message %d: %v", i, err)
+			}
+			if !bytes.Equal(got, plain) {
+				t.Fatalf("message %d: got %q", i, got)
+			}
+		}
+	}
+	// Tampering anywhere, reflection and replay fail.
+	sig, sealed, err := ini.Seal([]byte("tamper with me"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := append(append([]byte{}, sig...), sealed...)
+	for i := range whole {
+		if i == 1 { // the DER length is not checked (senders disagree)
+			continue
+		}
+		bad := bytes.Clone(whole)
+		bad[i] ^= 0x10
+		_, err := acc.Unseal(bad[:len(sig)], bad[len(sig):])
+		if err == nil {
+			t.Fatalf("flipped byte %d accepted", i)
+		}
+		wantKind(t, err, KindIntegrity)
+	}
+	_, err = ini.Unseal(sig, sealed)
+	wantKind(t, err, KindIntegrity)
+	if _, err := acc.Unseal(sig, sealed); err != nil {
+		t.Fatal(err)
+	}
+	_, err = acc.Unseal(sig, sealed)
+	wantKind(t, err, KindIntegrity)
 }
 
 func TestRotate(t *testing.T) {

@@ -167,6 +167,10 @@ func New(cfg Config) (*Client, error) {
 		// no service principal for it) unless one is named explicitly.
 		c.tryKerberos = c.scheme == "negotiate" && (!isIP || cfg.SPN != "") && kerberosHinted(cfg)
 		if c.ntlmErr != nil && !c.tryKerberos {
+			if c.scheme == "negotiate" && isIP && cfg.SPN == "" {
+				return nil, fmt.Errorf("transport: %s is an IP address, so Negotiate uses NTLM (Kerberos needs the host name), and NTLM needs a user name and password: %w",
+					u.Hostname(), c.ntlmErr)
+			}
 			return nil, c.ntlmErr
 		}
 	case "kerberos":

@@ -34,6 +34,9 @@ type kerberosState struct {
 	noKrb error
 	// spn is the service principal the KDC knew, reused for later lanes.
 	spn string
+	// loginErr is a login failure that trying again would only repeat (a
+	// wrong password must not lock the account out, lane after lane).
+	loginErr error
 }
 
 func (k *kerberosState) ntlmOnly() error {
@@ -107,6 +110,9 @@ func (c *Client) kerberosClient() (*kerberos.Client, error) {
 	if c.krb.client != nil {
 		return c.krb.client, nil
 	}
+	if c.krb.loginErr != nil {
+		return nil, c.krb.loginErr
+	}
 	kc, err := kerberos.NewClient(kerberos.ClientConfig{
 		Username:   c.cfg.Username,
 		Password:   c.cfg.Password,
@@ -116,6 +122,10 @@ func (c *Client) kerberosClient() (*kerberos.Client, error) {
 		Logger:     c.log,
 	})
 	if err != nil {
+		var ke *kerberos.Error
+		if errors.As(err, &ke) && ke.Kind != kerberos.KindKDCUnreachable {
+			c.krb.loginErr = err
+		}
 		return nil, err
 	}
 	c.krb.client = kc
