@@ -3,6 +3,7 @@ package kerberos
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +75,16 @@ func newAcceptor(kt *keytab.Keytab, cfg AcceptorConfig) (*Acceptor, error) {
 			return nil, err
 		}
 		a.sname, a.srealm = strings.Split(name, "/"), realm
+		found := false
+		for _, e := range kt.Entries {
+			if slices.Equal(e.Principal.Components, a.sname) && (realm == "" || e.Principal.Realm == realm) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, newError(KindConfig, cfg.ServicePrincipal, "the keytab has no key for the service principal")
+		}
 	}
 	a.replay.seen = make(map[replayKey]time.Time)
 	return a, nil
@@ -110,6 +121,9 @@ func (a *Acceptor) Accept(token []byte, expectedCB []byte, requireCB bool) (apRe
 	if types.IsFlagSet(&req.APOptions, flags.APOptionUseSessionKey) {
 		return nil, nil, "", newError(KindProtocol, service, "user-to-user tickets are not supported")
 	}
+	if err := checkEtype(tkt.EncPart.EType); err != nil {
+		return nil, nil, "", &Error{Kind: KindProtocol, Principal: service, Err: fmt.Errorf("ticket: %w", err)}
+	}
 	skey, _, err := a.kt.GetEncryptionKey(tkt.SName, tkt.Realm, tkt.EncPart.KVNO, tkt.EncPart.EType)
 	if err != nil {
 		return nil, nil, "", &Error{Kind: KindPrincipalUnknown, Principal: service, Err: fmt.Errorf("no key for the ticket (etype %d, kvno %d) in the keytab", tkt.EncPart.EType, tkt.EncPart.KVNO)}
@@ -132,6 +146,9 @@ func (a *Acceptor) Accept(token []byte, expectedCB []byte, requireCB bool) (apRe
 	}
 	if now.Sub(enc.EndTime) > a.skew {
 		return nil, nil, "", newError(KindNoCredentials, service, "ticket expired at %s", enc.EndTime.UTC().Format(time.RFC3339))
+	}
+	if err := checkEtype(enc.Key.KeyType); err != nil {
+		return nil, nil, "", &Error{Kind: KindProtocol, Principal: service, Err: fmt.Errorf("ticket session key: %w", err)}
 	}
 	if req.EncryptedAuthenticator.EType != enc.Key.KeyType {
 		return nil, nil, "", newError(KindProtocol, service, "authenticator etype %d differs from the session key's %d", req.EncryptedAuthenticator.EType, enc.Key.KeyType)

@@ -244,10 +244,18 @@ func TestAcceptRefuses(t *testing.T) {
 			return a, tok
 		}, KindIntegrity},
 		{"other service principal", func(t *testing.T) (*Acceptor, []byte) {
-			return testAcceptor(t, kt, "HTTP/otherhost@"+testRealm), valid(t)
+			both := testKeytab(t, "service secret")
+			if err := both.AddEntry("HTTP/otherhost", testRealm, "other", now, 1, etypeID.AES256_CTS_HMAC_SHA1_96); err != nil {
+				t.Fatal(err)
+			}
+			return testAcceptor(t, both, "HTTP/otherhost@"+testRealm), valid(t)
 		}, KindPrincipalUnknown},
 		{"other realm", func(t *testing.T) (*Acceptor, []byte) {
-			return testAcceptor(t, kt, "HTTP/localhost@OTHER.TEST"), valid(t)
+			both := testKeytab(t, "service secret")
+			if err := both.AddEntry("HTTP/localhost", "OTHER.TEST", "other", now, 1, etypeID.AES256_CTS_HMAC_SHA1_96); err != nil {
+				t.Fatal(err)
+			}
+			return testAcceptor(t, both, "HTTP/localhost@OTHER.TEST"), valid(t)
 		}, KindPrincipalUnknown},
 		{"no key in keytab", func(t *testing.T) (*Acceptor, []byte) {
 			other := keytab.New()
@@ -302,6 +310,28 @@ func TestAcceptRefuses(t *testing.T) {
 				t.Errorf("refused Accept returned rep %d bytes, session %v, client %q", len(rep), s != nil, client)
 			}
 		})
+	}
+}
+
+func TestNewAcceptorErrors(t *testing.T) {
+	kt := testKeytab(t, "service secret")
+	for _, tc := range []struct {
+		name string
+		cfg  AcceptorConfig
+	}{
+		{"missing keytab", AcceptorConfig{KeytabFile: filepath.Join(t.TempDir(), "none")}},
+		{"empty keytab", AcceptorConfig{KeytabFile: writeKeytab(t, keytab.New())}},
+		{"principal not in keytab", AcceptorConfig{KeytabFile: writeKeytab(t, kt), ServicePrincipal: "HTTP/elsewhere"}},
+		{"realm not in keytab", AcceptorConfig{KeytabFile: writeKeytab(t, kt), ServicePrincipal: "HTTP/localhost@OTHER.TEST"}},
+		{"bad principal", AcceptorConfig{KeytabFile: writeKeytab(t, kt), ServicePrincipal: "localhost"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewAcceptor(tc.cfg)
+			wantKind(t, err, KindConfig)
+		})
+	}
+	if _, err := NewAcceptor(AcceptorConfig{KeytabFile: writeKeytab(t, kt), ServicePrincipal: "HTTP/localhost"}); err != nil {
+		t.Errorf("any realm: %v", err)
 	}
 }
 

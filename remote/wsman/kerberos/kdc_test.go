@@ -3,6 +3,9 @@ package kerberos
 import (
 	"context"
 	"errors"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -167,4 +170,53 @@ func TestKDCErrors(t *testing.T) {
 		_, err = NewClient(ClientConfig{Username: "alice", Password: "alice password", Krb5Conf: conf})
 		wantKind(t, err, KindKDCUnreachable)
 	})
+}
+
+// TestInitSecContextCancel: a KDC that accepts the connection and never
+// answers does not hold InitSecContext past its context.
+func TestInitSecContextCancel(t *testing.T) {
+	kdc := krbtest.Start(t)
+	kdc.AddPrincipal("alice", "alice password")
+	ccache := kdc.Kinit(t, "alice", "alice password")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		select {
+		case c := <-accepted:
+			c.Close()
+		default:
+		}
+	})
+	conf := filepath.Join(t.TempDir(), "krb5.conf")
+	body := "[libdefaults]\n default_realm = " + kdc.Realm() + "\n dns_lookup_kdc = false\n udp_preference_limit = 1\n[realms]\n " +
+		kdc.Realm() + " = {\n  kdc = " + ln.Addr().String() + "\n }\n"
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClient(ClientConfig{CCacheFile: ccache, Krb5Conf: conf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.InitSecContext(ctx, "HTTP/localhost", nil)
+		done <- err
+	}()
+	conn := <-accepted // the TGS-REQ is on its way to a KDC that will not answer
+	accepted <- conn   // for Cleanup
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("InitSecContext after cancel: %v", err)
+	}
 }

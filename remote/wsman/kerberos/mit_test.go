@@ -91,6 +91,7 @@ func TestMITInterop(t *testing.T) {
 	}{
 		{"aes", krbtest.DefaultEnctypes},
 		{"rc4", []string{"arcfour-hmac"}},
+		{"aes128-sha2", []string{"aes128-cts-hmac-sha256-128"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { testMITInterop(t, tc.enctypes) })
 	}
@@ -157,9 +158,13 @@ func testMITInterop(t *testing.T, enctypes []string) {
 		n := int(binary.LittleEndian.Uint32(tok))
 		sig, sealed := tok[4:4+n], tok[4+n:]
 		t.Logf("MIT signature: %d bytes, % x", n, sig[:min(len(sig), 24)])
-		// MIT sends what we send: 60-byte signature, EC 0, RRC 28.
-		if !rc4 && (n != 60 || !bytes.Equal(sig[:8], []byte{0x05, 0x04, 0x06, 0xff, 0, 0, 0, 28})) {
-			t.Errorf("MIT signature of %d bytes, header % x", n, sig[:8])
+		// MIT sends what we send: EC 0, RRC 16+MAC (28 for SHA-1 etypes:
+		// a 60-byte signature).
+		if !rc4 {
+			rrc := s.trailerLen()
+			if n != 16+16+rrc || !bytes.Equal(sig[:8], []byte{0x05, 0x04, 0x06, 0xff, 0, 0, 0, byte(rrc)}) {
+				t.Errorf("MIT signature of %d bytes, header % x; want RRC %d", n, sig[:8], rrc)
+			}
 		}
 		plain, err := s.Unseal(sig, sealed)
 		if err != nil {
