@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -974,5 +975,46 @@ func TestKerberosCurlSPNEGO(t *testing.T) {
 	// curl may or may not ask anonymously first.
 	if got := log.take(); len(got) == 0 || got[len(got)-1] != "Negotiate:spnego-krb5 plain -> OK plain" {
 		t.Errorf("wire %q, want it to end with curl's SPNEGO Kerberos request", got)
+	}
+}
+
+// TestNegotiateFallbackAfterClose: a server without Kerberos that closes
+// the connection after refusing the Kerberos token; Negotiate falls back
+// to NTLM on a new connection.
+func TestNegotiateFallbackAfterClose(t *testing.T) {
+	e := newKrbEnv(t)
+	log := &authLog{}
+	sa, err := NewServerAuth(echoHandler(), ServerConfig{Users: map[string]string{"alice": e.password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(log.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(authKind(r.Header.Get("Authorization")), "spnego-krb5") {
+			w.Header().Set("Connection", "close")
+		}
+		sa.ServeHTTP(w, r)
+	})))
+	srv.Config.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		conns.Add(1)
+		return sa.ConnContext(ctx, c)
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c := newClient(t, e.config(localhostURL(t, srv.URL), "negotiate"))
+	if _, body := post(t, c, "<a/>"); body != `<echo user="alice"><a/></echo>` {
+		t.Errorf("reply %q", body)
+	}
+	want := []string{
+		"Negotiate:spnego-krb5 empty -> Unauthorized plain",
+		"Negotiate:ntlm empty -> Unauthorized plain",
+		"Negotiate:ntlm empty -> OK plain",
+		"- spnego-sealed -> OK spnego-sealed",
+	}
+	if diff := cmp.Diff(want, log.take()); diff != "" {
+		t.Errorf("wire (-want +got)\n%s", diff)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
 	}
 }
