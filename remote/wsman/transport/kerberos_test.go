@@ -8,6 +8,7 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -1016,5 +1017,31 @@ func TestNegotiateFallbackAfterClose(t *testing.T) {
 	}
 	if n := conns.Load(); n != 2 {
 		t.Errorf("%d connections, want 2", n)
+	}
+}
+
+func TestKerberosReason(t *testing.T) {
+	cause := errors.New("cause")
+	tests := []struct {
+		err  error
+		spn  string
+		want string
+	}{
+		{&kerberos.Error{Kind: kerberos.KindPreauthFailed, Principal: "alice@R"}, "", "the KDC refused the password of alice@R"},
+		{&kerberos.Error{Kind: kerberos.KindPrincipalUnknown, Principal: "HTTP/web@R"}, "HTTP/web", "the KDC does not know the service principal HTTP/web@R"},
+		{&kerberos.Error{Kind: kerberos.KindPrincipalUnknown, Principal: "bob@R"}, "HTTP/web", "the KDC does not know the user bob@R"},
+		{&kerberos.Error{Kind: kerberos.KindKDCUnreachable, Err: cause}, "", "no KDC answered"},
+		{&kerberos.Error{Kind: kerberos.KindNoCredentials}, "", "run kinit user@REALM"},
+		{&kerberos.Error{Kind: kerberos.KindClockSkew}, "", "clocks"},
+		{&kerberos.Error{Kind: kerberos.KindMutualAuth}, "", "did not prove its identity"},
+		{&kerberos.Error{Kind: kerberos.KindChannelBinding}, "", "channel binding"},
+		{&kerberos.Error{Kind: kerberos.KindConfig, Err: cause}, "", "Kerberos configuration: "},
+		{fmt.Errorf("wrapped: %w", &kerberos.Error{Kind: kerberos.KindClockSkew}), "", "clocks"},
+		{cause, "", "Kerberos: cause"},
+	}
+	for _, tt := range tests {
+		if got := kerberosReason(tt.spn, tt.err); !strings.Contains(got, tt.want) {
+			t.Errorf("kerberosReason(%q, %v) = %q, want it to contain %q", tt.spn, tt.err, got, tt.want)
+		}
 	}
 }
