@@ -280,10 +280,7 @@ func kerberosReply(tok []byte, raw bool) (apRep, mic []byte, err error) {
 // does not offer Kerberos.
 func (c *Client) kerberosRefused(resp *http.Response, raw bool, ic *kerberos.InitiatorContext, spn string) error {
 	schemes := authSchemes(resp.Header)
-	offersKerberos := false
-	for _, s := range schemes {
-		offersKerberos = offersKerberos || strings.EqualFold(s, "Kerberos")
-	}
+	offersKerberos := offersScheme(resp.Header, "Kerberos")
 	scheme := "Negotiate"
 	if raw {
 		scheme = "Kerberos"
@@ -316,6 +313,20 @@ func (c *Client) kerberosRefused(resp *http.Response, raw bool, ic *kerberos.Ini
 		reason = "the server does not offer Kerberos; try --auth negotiate or ntlm"
 	}
 	return &AuthError{User: c.cfg.Username, Status: resp.StatusCode, Schemes: schemes, Reason: reason}
+}
+
+// offersScheme reports whether a WWW-Authenticate challenge names scheme,
+// also when several challenges share one header line (RFC 7235 4.1).
+func offersScheme(h http.Header, scheme string) bool {
+	for _, v := range h.Values("WWW-Authenticate") {
+		for _, part := range strings.Split(v, ",") {
+			word, _, _ := strings.Cut(strings.TrimSpace(part), " ")
+			if strings.EqualFold(word, scheme) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // schemeToken returns the token of a "<scheme> <b64>" WWW-Authenticate

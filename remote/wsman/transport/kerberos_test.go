@@ -1045,3 +1045,26 @@ func TestKerberosReason(t *testing.T) {
 		}
 	}
 }
+
+func TestOffersScheme(t *testing.T) {
+	tests := []struct {
+		values []string
+		want   bool
+	}{
+		{values: []string{"Negotiate", "Kerberos", `Basic realm="WSMAN"`}, want: true},
+		{values: []string{`Negotiate, Kerberos, Basic realm="WSMAN"`}, want: true},
+		{values: []string{"Negotiate abc=", "kerberos"}, want: true},
+		{values: []string{"Negotiate", `Basic realm="Kerberos"`}, want: false},
+		{values: []string{`Basic realm="x", charset="UTF-8"`}, want: false},
+		{values: nil, want: false},
+	}
+	for _, tt := range tests {
+		h := http.Header{}
+		for _, v := range tt.values {
+			h.Add("WWW-Authenticate", v)
+		}
+		if got := offersScheme(h, "Kerberos"); got != tt.want {
+			t.Errorf("offersScheme(%q) = %v, want %v", tt.values, got, tt.want)
+		}
+	}
+}
