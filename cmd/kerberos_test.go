@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
 
 	"github.com/pssession/pssession/internal/krbtest"
 	"github.com/pssession/pssession/internal/store"
@@ -184,5 +185,28 @@ func TestKerberosCLIChannelBinding(t *testing.T) {
 				t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 			}
 		})
+	}
+}
+
+// TestConfigKerberosKeys: spn, keytab and krb5-conf in the configuration
+// file, per host, with ~ expanded in the paths.
+func TestConfigKerberosKeys(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config")
+	conf := "Host web1.corp.example\n  auth kerberos\n  spn WSMAN/web1.corp.example\n  keytab ~/alice.keytab\n  krb5-conf ~/krb5.conf\n"
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"PSSESSION_CONFIG": cfg, "HOME": "/home/u"}
+	io, _, _, _ := shell.Test()
+	f := &Factory{IO: io, Getenv: func(k string) string { return env[k] }}
+	var got ConnOptions
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	got.AddFlags(fs)
+	if err := ApplyConfig(f, fs, &got, "web1.corp.example"); err != nil {
+		t.Fatal(err)
+	}
+	want := [4]string{"kerberos", "WSMAN/web1.corp.example", "/home/u/alice.keytab", "/home/u/krb5.conf"}
+	if diff := cmp.Diff(want, [4]string{got.Auth, got.SPN, got.Keytab, got.Krb5Conf}); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
 	}
 }

@@ -196,6 +196,8 @@ func normalise(key, v string) (string, error) {
 	switch key {
 	case "user", "configuration-name", "application-name", "ca-file":
 		return v, nil
+	case "spn", "keytab", "krb5-conf": // Kerberos; checked where they are used
+		return v, nil
 	case "proxy": // checked where it is used (cmd --proxy)
 		return v, nil
 	case "port":
