@@ -3,6 +3,7 @@ package kerberos
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +75,16 @@ func newAcceptor(kt *keytab.Keytab, cfg AcceptorConfig) (*Acceptor, error) {
 			return nil, err
 		}
 		a.sname, a.srealm = strings.Split(name, "/"), realm
+		found := false
+		for _, e := range kt.Entries {
+			if slices.Equal(e.Principal.Components, a.sname) && (realm == "" || e.Principal.Realm == realm) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, newError(KindConfig, cfg.ServicePrincipal, "the keytab has no key for the service principal")
+		}
 	}
 	a.replay.seen = make(map[replayKey]time.Time)
 	return a, nil
@@ -107,8 +118,11 @@ func (a *Acceptor) Accept(token []byte, expectedCB []byte, requireCB bool) (apRe
 	if a.sname != nil && (!tkt.SName.Equal(types.PrincipalName{NameString: a.sname}) || (a.srealm != "" && a.srealm != tkt.Realm)) {
 		return nil, nil, "", newError(KindPrincipalUnknown, service, "ticket is not for this service")
 	}
-	if types.IsFlagSet(&req.APOptions, flags.APOptionUseSessionKey) {
+	if flagSet(req.APOptions, flags.APOptionUseSessionKey) {
 		return nil, nil, "", newError(KindProtocol, service, "user-to-user tickets are not supported")
+	}
+	if err := checkEtype(tkt.EncPart.EType); err != nil {
+		return nil, nil, "", &Error{Kind: KindProtocol, Principal: service, Err: fmt.Errorf("ticket: %w", err)}
 	}
 	skey, _, err := a.kt.GetEncryptionKey(tkt.SName, tkt.Realm, tkt.EncPart.KVNO, tkt.EncPart.EType)
 	if err != nil {
@@ -127,11 +141,14 @@ func (a *Acceptor) Accept(token []byte, expectedCB []byte, requireCB bool) (apRe
 	if start.IsZero() {
 		start = enc.AuthTime
 	}
-	if start.Sub(now) > a.skew || types.IsFlagSet(&enc.Flags, flags.Invalid) {
+	if start.Sub(now) > a.skew || flagSet(enc.Flags, flags.Invalid) {
 		return nil, nil, "", newError(KindClockSkew, service, "ticket not yet valid (starts %s)", start.UTC().Format(time.RFC3339))
 	}
 	if now.Sub(enc.EndTime) > a.skew {
 		return nil, nil, "", newError(KindNoCredentials, service, "ticket expired at %s", enc.EndTime.UTC().Format(time.RFC3339))
+	}
+	if err := checkEtype(enc.Key.KeyType); err != nil {
+		return nil, nil, "", &Error{Kind: KindProtocol, Principal: service, Err: fmt.Errorf("ticket session key: %w", err)}
 	}
 	if req.EncryptedAuthenticator.EType != enc.Key.KeyType {
 		return nil, nil, "", newError(KindProtocol, service, "authenticator etype %d differs from the session key's %d", req.EncryptedAuthenticator.EType, enc.Key.KeyType)
@@ -171,7 +188,7 @@ func (a *Acceptor) Accept(token []byte, expectedCB []byte, requireCB bool) (apRe
 		return nil, nil, "", &Error{Kind: KindIntegrity, Principal: client, Err: err}
 	}
 	peerSeq := uint64(uint32(auth.SeqNumber)) // Windows may encode it as a negative int32
-	mutual := types.IsFlagSet(&req.APOptions, flags.APOptionMutualRequired) || ck.flags&gssMutualFlag != 0
+	mutual := flagSet(req.APOptions, flags.APOptionMutualRequired) || ck.flags&gssMutualFlag != 0
 	if !mutual {
 		key := enc.Key
 		if len(auth.SubKey.KeyValue) > 0 {
@@ -196,6 +213,13 @@ func (a *Acceptor) Accept(token []byte, expectedCB []byte, requireCB bool) (apRe
 		return rep, newSession(peerKey, true, false, seq, peerSeq), client, nil
 	}
 	return rep, newSession(subkey, true, true, seq, peerSeq), client, nil
+}
+
+// flagSet is types.IsFlagSet without its panic on a short BIT STRING (peer
+// data: an empty ap-options is valid DER).
+func flagSet(f asn1.BitString, i int) bool {
+	b := i / 8
+	return b < len(f.Bytes) && f.Bytes[b]&(0x80>>(i%8)) != 0
 }
 
 // checkBindings compares the client's Bnd with the expected application

@@ -58,6 +58,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	explicitRealm := realm != ""
 	conf, confErr := loadKrb5Conf(cfg.Krb5Conf)
 	if realm == "" {
 		realm = conf.LibDefaults.DefaultRealm
@@ -99,14 +100,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			return nil, err
 		}
 		ccPrincipal := cc.DefaultPrincipal.PrincipalName.PrincipalNameString() + "@" + cc.DefaultPrincipal.Realm
-		if user != "" {
-			want := user
-			if realm != "" {
-				want += "@" + realm
-			}
-			if !strings.EqualFold(want, ccPrincipal) && !strings.EqualFold(want+"@"+cc.DefaultPrincipal.Realm, ccPrincipal) {
-				return nil, newError(KindNoCredentials, want, "credential cache %s holds %s", path, ccPrincipal)
-			}
+		// A username must name the cache's principal; its realm only
+		// counts when the username gave one.
+		if user != "" && (!strings.EqualFold(user, cc.DefaultPrincipal.PrincipalName.PrincipalNameString()) ||
+			explicitRealm && realm != cc.DefaultPrincipal.Realm) {
+			return nil, newError(KindNoCredentials, cfg.Username, "credential cache %s holds %s", path, ccPrincipal)
 		}
 		if err := checkTGT(cc, path); err != nil {
 			return nil, err

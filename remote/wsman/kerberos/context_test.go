@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
@@ -244,10 +245,18 @@ func TestAcceptRefuses(t *testing.T) {
 			return a, tok
 		}, KindIntegrity},
 		{"other service principal", func(t *testing.T) (*Acceptor, []byte) {
-			return testAcceptor(t, kt, "HTTP/otherhost@"+testRealm), valid(t)
+			both := testKeytab(t, "service secret")
+			if err := both.AddEntry("HTTP/otherhost", testRealm, "other", now, 1, etypeID.AES256_CTS_HMAC_SHA1_96); err != nil {
+				t.Fatal(err)
+			}
+			return testAcceptor(t, both, "HTTP/otherhost@"+testRealm), valid(t)
 		}, KindPrincipalUnknown},
 		{"other realm", func(t *testing.T) (*Acceptor, []byte) {
-			return testAcceptor(t, kt, "HTTP/localhost@OTHER.TEST"), valid(t)
+			both := testKeytab(t, "service secret")
+			if err := both.AddEntry("HTTP/localhost", "OTHER.TEST", "other", now, 1, etypeID.AES256_CTS_HMAC_SHA1_96); err != nil {
+				t.Fatal(err)
+			}
+			return testAcceptor(t, both, "HTTP/localhost@OTHER.TEST"), valid(t)
 		}, KindPrincipalUnknown},
 		{"no key in keytab", func(t *testing.T) (*Acceptor, []byte) {
 			other := keytab.New()
@@ -302,6 +311,28 @@ func TestAcceptRefuses(t *testing.T) {
 				t.Errorf("refused Accept returned rep %d bytes, session %v, client %q", len(rep), s != nil, client)
 			}
 		})
+	}
+}
+
+func TestNewAcceptorErrors(t *testing.T) {
+	kt := testKeytab(t, "service secret")
+	for _, tc := range []struct {
+		name string
+		cfg  AcceptorConfig
+	}{
+		{"missing keytab", AcceptorConfig{KeytabFile: filepath.Join(t.TempDir(), "none")}},
+		{"empty keytab", AcceptorConfig{KeytabFile: writeKeytab(t, keytab.New())}},
+		{"principal not in keytab", AcceptorConfig{KeytabFile: writeKeytab(t, kt), ServicePrincipal: "HTTP/elsewhere"}},
+		{"realm not in keytab", AcceptorConfig{KeytabFile: writeKeytab(t, kt), ServicePrincipal: "HTTP/localhost@OTHER.TEST"}},
+		{"bad principal", AcceptorConfig{KeytabFile: writeKeytab(t, kt), ServicePrincipal: "localhost"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewAcceptor(tc.cfg)
+			wantKind(t, err, KindConfig)
+		})
+	}
+	if _, err := NewAcceptor(AcceptorConfig{KeytabFile: writeKeytab(t, kt), ServicePrincipal: "HTTP/localhost"}); err != nil {
+		t.Errorf("any realm: %v", err)
 	}
 }
 
@@ -417,5 +448,36 @@ func TestAPRepContents(t *testing.T) {
 	}
 	if uint64(part.SequenceNumber) != s.outSeq {
 		t.Errorf("seq-number %d, session starts at %d", part.SequenceNumber, s.outSeq)
+	}
+}
+
+// TestAcceptShortAPOptions: an empty ap-options BIT STRING (valid DER) must
+// not crash gokrb5's flag test (regression).
+func TestAcceptShortAPOptions(t *testing.T) {
+	kt := testKeytab(t, "service secret")
+	now := time.Now()
+	tk := testTicket(t, kt, etypeID.AES256_CTS_HMAC_SHA1_96, now, now.Add(time.Hour))
+	_, msg, err := unwrapMechToken(testInitiator(t, tk, nil).Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req messages.APReq
+	if err := req.Unmarshal(msg); err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []asn1.BitString{{}, {Bytes: []byte{0}, BitLength: 1}} {
+		req.APOptions = opts
+		b, err := req.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, s, _, err := testAcceptor(t, kt, "").Accept(wrapMechToken(tokIDAPReq, b), nil, false)
+		if err != nil {
+			t.Fatalf("ap-options %v: %v", opts, err)
+		}
+		// The GSS checksum still asks for mutual authentication.
+		if rep == nil || s == nil {
+			t.Fatalf("ap-options %v: no AP-REP", opts)
+		}
 	}
 }

@@ -4,7 +4,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jcmturner/gofork/encoding/asn1"
+	"github.com/jcmturner/gokrb5/v8/asn1tools"
+	"github.com/jcmturner/gokrb5/v8/crypto"
+	"github.com/jcmturner/gokrb5/v8/iana/asnAppTag"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
+	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
+	"github.com/jcmturner/gokrb5/v8/messages"
 )
 
 // FuzzUnseal feeds arbitrary tokens, split anywhere, to an acceptor
@@ -64,6 +70,18 @@ func FuzzAccept(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(rep)
+		// Empty ap-options: once crashed gokrb5's flag test.
+		_, msg, _ := unwrapMechToken(testInitiator(f, tk, nil).Token())
+		var req messages.APReq
+		if err := req.Unmarshal(msg); err != nil {
+			f.Fatal(err)
+		}
+		req.APOptions = asn1.BitString{}
+		b, err := req.Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(wrapMechToken(tokIDAPReq, b))
 	}
 	f.Fuzz(func(t *testing.T, tok []byte) {
 		rep, s, client, err := a.Accept(tok, []byte("tls-server-end-point:0123456789abcdef0123456789abcdef"), false)
@@ -92,6 +110,87 @@ func FuzzComplete(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tok []byte) {
 		c := *ic
 		if s, err := c.Complete(tok); (s == nil) == (err == nil) {
+			t.Fatalf("session %v with error %v", s != nil, err)
+		}
+	})
+}
+
+// FuzzAcceptAuthenticator reaches past the ticket: arbitrary authenticator
+// bytes, encrypted with the session key of a valid ticket, as a client
+// holding a real ticket could send them.
+func FuzzAcceptAuthenticator(f *testing.F) {
+	kt := testKeytab(f, "service secret")
+	now := time.Now()
+	tk := testTicket(f, kt, etypeID.AES256_CTS_HMAC_SHA1_96, now, now.Add(24*time.Hour))
+	a, err := newAcceptor(kt, AcceptorConfig{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	ic := testInitiator(f, tk, []byte("tls-server-end-point:x"))
+	_, msg, err := unwrapMechToken(ic.Token())
+	if err != nil {
+		f.Fatal(err)
+	}
+	var req messages.APReq
+	if err := req.Unmarshal(msg); err != nil {
+		f.Fatal(err)
+	}
+	if err := req.DecryptAuthenticator(tk.key); err != nil {
+		f.Fatal(err)
+	}
+	good, err := req.Authenticator.Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Fuzz(func(t *testing.T, auth []byte) {
+		ed, err := crypto.GetEncryptedData(auth, tk.key, keyusage.AP_REQ_AUTHENTICATOR, 0)
+		if err != nil {
+			t.Skip()
+		}
+		r := req
+		r.EncryptedAuthenticator = ed
+		b, err := r.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, s, client, err := a.Accept(wrapMechToken(tokIDAPReq, b), []byte("tls-server-end-point:x"), false)
+		if err != nil && (rep != nil || s != nil || client != "") {
+			t.Fatal("results returned with an error")
+		}
+		if err == nil {
+			if _, _, err := s.Seal([]byte("x")); err != nil && s.et != nil {
+				t.Fatalf("accepted session cannot seal: %v", err)
+			}
+		}
+	})
+}
+
+// FuzzCompleteEncPart: arbitrary EncAPRepPart bytes, correctly encrypted
+// with the session key, as a server holding the service key could send.
+func FuzzCompleteEncPart(f *testing.F) {
+	kt := testKeytab(f, "service secret")
+	now := time.Now()
+	tk := testTicket(f, kt, etypeID.AES128_CTS_HMAC_SHA1_96, now, now.Add(24*time.Hour))
+	ic := testInitiator(f, tk, nil)
+	part := messages.EncAPRepPart{CTime: ic.ctime, Cusec: ic.cusec, Subkey: fixedKey(f, etypeID.AES128_CTS_HMAC_SHA1_96), SequenceNumber: 5}
+	good, err := asn1.Marshal(part)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(asn1tools.AddASNAppTag(good, asnAppTag.EncAPRepPart))
+	f.Fuzz(func(t *testing.T, enc []byte) {
+		ed, err := crypto.GetEncryptedData(enc, tk.key, keyusage.AP_REP_ENCPART, 0)
+		if err != nil {
+			t.Skip()
+		}
+		b, err := asn1.Marshal(messages.APRep{PVNO: 5, MsgType: 15, EncPart: ed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := *ic
+		s, err := c.Complete(wrapMechToken(tokIDAPRep, asn1tools.AddASNAppTag(b, asnAppTag.APREP)))
+		if (s == nil) == (err == nil) {
 			t.Fatalf("session %v with error %v", s != nil, err)
 		}
 	})

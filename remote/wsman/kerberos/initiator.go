@@ -40,6 +40,9 @@ type InitiatorContext struct {
 // newInitiatorContext builds the AP-REQ for a service ticket; it is the
 // KDC-free part of InitSecContext (tests call it with a ticket they made).
 func newInitiatorContext(t ticket, crealm string, cname types.PrincipalName, channelBindings []byte, now time.Time) (*InitiatorContext, error) {
+	if err := checkEtype(t.key.KeyType); err != nil {
+		return nil, &Error{Kind: KindProtocol, Err: fmt.Errorf("service ticket session key: %w", err)}
+	}
 	et, err := crypto.GetEtype(t.key.KeyType)
 	if err != nil {
 		return nil, &Error{Kind: KindProtocol, Err: fmt.Errorf("service ticket session key: %w", err)}
@@ -181,9 +184,23 @@ func krbErrorToken(msg []byte, service string) error {
 	return &Error{Kind: kind, Principal: service, Err: fmt.Errorf("acceptor refused the AP-REQ: %w", ke)}
 }
 
+// checkEtype refuses etypes gokrb5 v8.4.4 gets wrong:
+// aes256-cts-hmac-sha384-192 (20) has 24-byte keys there (RFC 8009 says 32)
+// and its EncryptMessage refuses 32-byte ones. Windows does not use it.
+func checkEtype(etype int32) error {
+	if etype == etypeID.AES256_CTS_HMAC_SHA384_192 {
+		return fmt.Errorf("etype 20 (aes256-cts-hmac-sha384-192) is not supported (gokrb5 mis-sizes its keys); allow aes256-cts-hmac-sha1-96")
+	}
+	_, err := crypto.GetEtype(etype)
+	return err
+}
+
 // checkKey refuses keys gokrb5 cannot use or whose length is wrong (gokrb5
 // would panic on some of them).
 func checkKey(k types.EncryptionKey) error {
+	if err := checkEtype(k.KeyType); err != nil {
+		return err
+	}
 	et, err := crypto.GetEtype(k.KeyType)
 	if err != nil {
 		return err

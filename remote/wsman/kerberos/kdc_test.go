@@ -3,6 +3,9 @@ package kerberos
 import (
 	"context"
 	"errors"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +45,7 @@ func TestKDCEndToEnd(t *testing.T) {
 		{"ccache file", ClientConfig{CCacheFile: ccache}, "HTTP/localhost", ""},
 		{"ccache FILE: with matching user", ClientConfig{Username: "alice", CCacheFile: "FILE:" + ccache}, "HTTP/localhost", ""},
 		{"ccache from KRB5CCNAME", ClientConfig{}, "HTTP/localhost", "FILE:" + ccache},
+		{"ccache with user@REALM", ClientConfig{Username: "alice@" + realm, CCacheFile: ccache}, "HTTP/localhost", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.env != "" {
@@ -113,6 +117,7 @@ func TestKDCErrors(t *testing.T) {
 	realm := kdc.Realm()
 	kdc.AddPrincipal("alice", "alice password")
 	conf := kdc.Krb5Conf()
+	ccache := kdc.Kinit(t, "alice", "alice password")
 	for _, tc := range []struct {
 		name        string
 		cfg         ClientConfig
@@ -127,6 +132,8 @@ func TestKDCErrors(t *testing.T) {
 		{"unknown realm", ClientConfig{Username: "alice@NO.SUCH.REALM.INVALID", Password: "x"}, "", KindConfig, true, ""},
 		{"no ccache", ClientConfig{CCacheFile: t.TempDir() + "/none"}, "", KindNoCredentials, true, ""},
 		{"keyring ccache", ClientConfig{CCacheFile: "KEYRING:persistent:0"}, "", KindNoCredentials, true, ""},
+		{"ccache of another user", ClientConfig{Username: "bob", CCacheFile: ccache}, "", KindNoCredentials, true, "bob"},
+		{"ccache of another realm", ClientConfig{Username: "alice@OTHER.TEST", CCacheFile: ccache}, "", KindNoCredentials, true, "alice@OTHER.TEST"},
 		{"bad spn", ClientConfig{Username: "alice", Password: "alice password"}, "localhost", KindConfig, true, "localhost"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,4 +174,53 @@ func TestKDCErrors(t *testing.T) {
 		_, err = NewClient(ClientConfig{Username: "alice", Password: "alice password", Krb5Conf: conf})
 		wantKind(t, err, KindKDCUnreachable)
 	})
+}
+
+// TestInitSecContextCancel: a KDC that accepts the connection and never
+// answers does not hold InitSecContext past its context.
+func TestInitSecContextCancel(t *testing.T) {
+	kdc := krbtest.Start(t)
+	kdc.AddPrincipal("alice", "alice password")
+	ccache := kdc.Kinit(t, "alice", "alice password")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		select {
+		case c := <-accepted:
+			c.Close()
+		default:
+		}
+	})
+	conf := filepath.Join(t.TempDir(), "krb5.conf")
+	body := "[libdefaults]\n default_realm = " + kdc.Realm() + "\n dns_lookup_kdc = false\n udp_preference_limit = 1\n[realms]\n " +
+		kdc.Realm() + " = {\n  kdc = " + ln.Addr().String() + "\n }\n"
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClient(ClientConfig{CCacheFile: ccache, Krb5Conf: conf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.InitSecContext(ctx, "HTTP/localhost", nil)
+		done <- err
+	}()
+	conn := <-accepted // the TGS-REQ is on its way to a KDC that will not answer
+	accepted <- conn   // for Cleanup
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("InitSecContext after cancel: %v", err)
+	}
 }

@@ -137,14 +137,14 @@ func (s *Session) unsealRC4(sig, sealed []byte) ([]byte, error) {
 	if !bytes.Equal(sndSeq[4:], direction(!s.acceptor)) {
 		return nil, newError(KindIntegrity, "", "RC4 wrap token has the wrong direction")
 	}
-	if seq != uint32(s.inSeq) {
-		return nil, newError(KindIntegrity, "", "wrap token sequence number %d, expected %d", seq, uint32(s.inSeq))
+	if err := s.checkSeq(uint64(seq)); err != nil {
+		return nil, err
 	}
 	// Padding: RFC 4757 senders add 1..8 bytes each holding the pad length;
 	// a sender that did not pad (last byte not such a value) keeps its data.
 	if p := int(data[len(data)-1]); p >= 1 && p <= 8 && p <= len(data) && bytes.Count(data[len(data)-p:], data[len(data)-1:]) == p {
 		data = data[:len(data)-p]
 	}
-	s.inSeq++
+	s.inSeq = uint64(seq) + 1
 	return data, nil
 }

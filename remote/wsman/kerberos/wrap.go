@@ -29,8 +29,11 @@ const wrapHeaderLen = 16
 
 // Session is an established Kerberos security context's message protection:
 // RFC 4121 sealed wrap tokens laid out as WinRM uses them (PROTOCOL.md
-// §6.4). It implements transport.Sealer. Seal and Unseal must be called in
-// wire order; a Session is not safe for concurrent use.
+// §6.4), RFC 4757 ones for RC4-HMAC, and MIC tokens. It implements
+// transport.Sealer. Each direction has one sequence number, spent by Seal
+// and GetMIC; Unseal and VerifyMIC refuse numbers below the next expected
+// one, so calls must follow wire order. A Session is not safe for
+// concurrent use.
 type Session struct {
 	key            types.EncryptionKey
 	et             etype.EType // AES etypes; nil otherwise
@@ -43,8 +46,7 @@ type Session struct {
 func newSession(key types.EncryptionKey, acceptor, acceptorSubkey bool, outSeq, inSeq uint64) *Session {
 	s := &Session{key: key, acceptor: acceptor, acceptorSubkey: acceptorSubkey, outSeq: outSeq, inSeq: inSeq}
 	switch key.KeyType {
-	case etypeID.AES128_CTS_HMAC_SHA1_96, etypeID.AES256_CTS_HMAC_SHA1_96,
-		etypeID.AES128_CTS_HMAC_SHA256_128, etypeID.AES256_CTS_HMAC_SHA384_192:
+	case etypeID.AES128_CTS_HMAC_SHA1_96, etypeID.AES256_CTS_HMAC_SHA1_96, etypeID.AES128_CTS_HMAC_SHA256_128:
 		if et, err := crypto.GetEtype(key.KeyType); err == nil && len(key.KeyValue) == et.GetKeyByteSize() {
 			s.et = et
 		}
@@ -55,7 +57,7 @@ func newSession(key types.EncryptionKey, acceptor, acceptorSubkey bool, outSeq, 
 }
 
 func (s *Session) unsupported() error {
-	return newError(KindProtocol, "", "message sealing with etype %d (%s) is not supported; only AES (17, 18, 19, 20) and RC4-HMAC (23) are",
+	return newError(KindProtocol, "", "message sealing with etype %d (%s) is not supported; only AES (17, 18, 19) and RC4-HMAC (23) are",
 		s.key.KeyType, etypeName(s.key.KeyType))
 }
 
@@ -161,9 +163,9 @@ func (s *Session) usage(incoming bool) uint32 {
 // split point does not matter). It honours EC and RRC from the header and
 // accepts both the RFC 4121 rotation (by RRC) and the Windows one (by
 // RRC+EC), so EC=0 senders (MIT, pywinrm, us) and EC=16 senders (Windows
-// SSPI, impacket) both unseal. The sequence number must be the next one
-// expected from the peer. Every failure on peer data is a KindIntegrity
-// *Error.
+// SSPI, impacket) both unseal. The sequence number must not be below the
+// next one expected from the peer (see checkSeq). Every failure on peer
+// data is a KindIntegrity *Error.
 func (s *Session) Unseal(sig, sealed []byte) (plain []byte, err error) {
 	if s.rc4 {
 		return s.unsealRC4(sig, sealed)
@@ -191,8 +193,8 @@ func (s *Session) Unseal(sig, sealed []byte) (plain []byte, err error) {
 	ec := int(binary.BigEndian.Uint16(h[4:]))
 	rrc := int(binary.BigEndian.Uint16(h[6:]))
 	seq := binary.BigEndian.Uint64(h[8:])
-	if seq != s.inSeq {
-		return nil, newError(KindIntegrity, "", "wrap token sequence number %d, expected %d", seq, s.inSeq)
+	if err := s.checkSeq(seq); err != nil {
+		return nil, err
 	}
 	ct := make([]byte, 0, len(sig)-wrapHeaderLen+len(sealed))
 	ct = append(ct, sig[wrapHeaderLen:]...)
@@ -224,8 +226,19 @@ func (s *Session) Unseal(sig, sealed []byte) (plain []byte, err error) {
 	if !bytes.Equal(inner[:6], h[:6]) || !bytes.Equal(inner[8:], h[8:]) {
 		return nil, newError(KindIntegrity, "", "wrap token header does not match its encrypted copy")
 	}
-	s.inSeq++
+	s.inSeq = seq + 1
 	return dec[:len(dec)-ec-wrapHeaderLen], nil
+}
+
+// checkSeq refuses a peer token whose sequence number is below the next
+// expected one (a replay or reordering). A higher one is a gap, which MIT
+// also accepts (GSS_S_GAP_TOKEN is only informational): a peer may have
+// spent numbers on MIC tokens (SPNEGO mechListMIC) we were not shown.
+func (s *Session) checkSeq(seq uint64) error {
+	if seq < s.inSeq {
+		return newError(KindIntegrity, "", "token sequence number %d, expected %d or later (replayed or reordered)", seq, s.inSeq)
+	}
+	return nil
 }
 
 // rotateRight returns b rotated right by n bytes (RFC 4121 §4.2.5).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jcmturner/gokrb5/v8/crypto"
@@ -283,6 +284,35 @@ func TestUnsealAfterFailure(t *testing.T) {
 	// A replay of the same token is refused (sequence number).
 	_, err = acc.Unseal(sig, sealed)
 	wantKind(t, err, KindIntegrity)
+}
+
+// TestSealAESSHA2: RFC 8009 aes128-cts-hmac-sha256-128 seals with a
+// 16-byte MAC, so RRC is 32 and the signature 64 bytes (MIT does the same,
+// see TestMITInterop).
+func TestSealAESSHA2(t *testing.T) {
+	ini, acc := sessionPair(t, etypeID.AES128_CTS_HMAC_SHA256_128)
+	sig, sealed, err := ini.Seal([]byte("sha2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sig) != 64 || sig[7] != 32 || len(sealed) != 4 {
+		t.Fatalf("sig %d bytes, RRC %d, sealed %d", len(sig), sig[7], len(sealed))
+	}
+	if got, err := acc.Unseal(sig, sealed); err != nil || string(got) != "sha2" {
+		t.Fatalf("unseal: %q %v", got, err)
+	}
+}
+
+func TestEtype20Refused(t *testing.T) {
+	tk := ticket{key: types.EncryptionKey{KeyType: etypeID.AES256_CTS_HMAC_SHA384_192, KeyValue: make([]byte, 32)}}
+	_, err := newInitiatorContext(tk, testRealm, types.PrincipalName{NameString: []string{"alice"}}, nil, time.Now())
+	wantKind(t, err, KindProtocol)
+	if !strings.Contains(err.Error(), "aes256-cts-hmac-sha384-192") {
+		t.Errorf("error %q does not name the etype", err)
+	}
+	s := newSession(tk.key, false, true, 0, 0)
+	_, _, err = s.Seal(nil)
+	wantKind(t, err, KindProtocol)
 }
 
 func TestSealUnsupportedEtype(t *testing.T) {
