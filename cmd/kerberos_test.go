@@ -2,12 +2,15 @@ package cmd
 
 import (
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pssession/pssession/internal/krbtest"
+	"github.com/pssession/pssession/internal/store"
 	"github.com/pssession/pssession/shell"
 )
 
@@ -120,6 +123,33 @@ func TestKerberosWithoutPasswordPrompt(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.o.kerberosWithoutPassword(); got != tt.want {
 			t.Errorf("%+v: %v, want %v", tt.o, got, tt.want)
+		}
+	}
+}
+
+// TestSavedKerberosOptions: a saved session brings back its SPN, keytab
+// and krb5.conf paths (never key material), so reconnecting needs no flags.
+func TestSavedKerberosOptions(t *testing.T) {
+	rec := store.Session{URL: "http://web01.corp.example:5985/wsman", Auth: "kerberos", User: "alice@CORP.EXAMPLE",
+		SPN: "HTTP/web01.corp.example", Keytab: "/home/alice/alice.keytab", Krb5Conf: "/etc/krb5-corp.conf"}
+	got := savedConn(rec, ConnOptions{Auth: "negotiate"})
+	want := [4]string{"kerberos", "HTTP/web01.corp.example", "/home/alice/alice.keytab", "/etc/krb5-corp.conf"}
+	if diff := cmp.Diff(want, [4]string{got.Auth, got.SPN, got.Keytab, got.Krb5Conf}); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+	if !got.kerberosWithoutPassword() {
+		t.Error("a saved session with a keytab would prompt for a password")
+	}
+}
+
+func TestAbsPath(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{"": "", "/etc/krb5.conf": "/etc/krb5.conf", "alice.keytab": filepath.Join(wd, "alice.keytab")} {
+		if got := absPath(in); got != want {
+			t.Errorf("absPath(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

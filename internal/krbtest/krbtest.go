@@ -483,7 +483,8 @@ func (k *KDC) kadmin(query string) error {
 // Start on error; call them from that test's goroutine.
 
 // AddPrincipal creates name (realm added when missing) with password and
-// returns the full principal name.
+// returns the full principal name. The password goes to kadmin.local on its
+// command line (visible to ps): use throwaway test passwords only.
 func (k *KDC) AddPrincipal(name, password string) string {
 	t := k.t
 	t.Helper()

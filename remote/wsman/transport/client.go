@@ -166,6 +166,10 @@ func New(cfg Config) (*Client, error) {
 		// no service principal for it) unless one is named explicitly.
 		c.tryKerberos = c.scheme == "negotiate" && (!isIP || cfg.SPN != "") && kerberosHinted(cfg)
 		if c.ntlmErr != nil && !c.tryKerberos {
+			if c.scheme == "negotiate" && isIP && cfg.SPN == "" {
+				return nil, fmt.Errorf("transport: %s is an IP address, so Negotiate uses NTLM (Kerberos needs the host name), and NTLM needs a user name and password: %w",
+					u.Hostname(), c.ntlmErr)
+			}
 			return nil, c.ntlmErr
 		}
 	case "kerberos":
@@ -415,44 +419,6 @@ func (c *Client) openLane(ctx context.Context, id int) (*lane, error) {
 		return nil, err
 	}
 	return l, nil
-}
-
-// authenticate runs the handshake of the configured scheme on a new lane.
-func (c *Client) authenticate(ctx context.Context, l *lane) error {
-	switch c.scheme {
-	case "ntlm":
-		return c.handshake(ctx, l)
-	case "kerberos":
-		return c.kerberosHandshake(ctx, l, true)
-	case "negotiate":
-		if !c.tryKerberos {
-			return c.handshake(ctx, l)
-		}
-		if reason := c.krb.ntlmOnly(); reason != nil {
-			return c.ntlmAfterKerberos(ctx, l, &ntlmFallback{reason: reason})
-		}
-		err := c.kerberosHandshake(ctx, l, false)
-		var fb *ntlmFallback
-		if !errors.As(err, &fb) {
-			return err
-		}
-		c.krb.setNTLMOnly(fb.reason)
-		if fb.redial {
-			return fb
-		}
-		return c.ntlmAfterKerberos(ctx, l, fb)
-	}
-	return nil
-}
-
-// ntlmAfterKerberos is Negotiate's fallback to NTLM.
-func (c *Client) ntlmAfterKerberos(ctx context.Context, l *lane, fb *ntlmFallback) error {
-	c.log.Debug("negotiate: using NTLM", "lane", l.id, "reason", fb.reason)
-	if c.ntlmErr != nil {
-		return &AuthError{User: c.cfg.Username, Reason: fmt.Sprintf("Kerberos is not possible (%s) and NTLM needs a user name and password: %v",
-			kerberosReason("", fb.reason), c.ntlmErr), Err: fb.reason}
-	}
-	return c.handshake(ctx, l)
 }
 
 func hostPort(u *url.URL) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -33,6 +34,9 @@ type kerberosState struct {
 	noKrb error
 	// spn is the service principal the KDC knew, reused for later lanes.
 	spn string
+	// loginErr is a login failure that trying again would only repeat (a
+	// wrong password must not lock the account out, lane after lane).
+	loginErr error
 }
 
 func (k *kerberosState) ntlmOnly() error {
@@ -60,6 +64,44 @@ func (f *ntlmFallback) Unwrap() error { return f.reason }
 
 var errServerOnlyNTLM = errors.New("the server does not offer Kerberos")
 
+// authenticate runs the handshake of the configured scheme on a new lane.
+func (c *Client) authenticate(ctx context.Context, l *lane) error {
+	switch c.scheme {
+	case "ntlm":
+		return c.handshake(ctx, l)
+	case "kerberos":
+		return c.kerberosHandshake(ctx, l, true)
+	case "negotiate":
+		if !c.tryKerberos {
+			return c.handshake(ctx, l)
+		}
+		if reason := c.krb.ntlmOnly(); reason != nil {
+			return c.ntlmAfterKerberos(ctx, l, &ntlmFallback{reason: reason})
+		}
+		err := c.kerberosHandshake(ctx, l, false)
+		var fb *ntlmFallback
+		if !errors.As(err, &fb) {
+			return err
+		}
+		c.krb.setNTLMOnly(fb.reason)
+		if fb.redial {
+			return fb
+		}
+		return c.ntlmAfterKerberos(ctx, l, fb)
+	}
+	return nil
+}
+
+// ntlmAfterKerberos is Negotiate's fallback to NTLM.
+func (c *Client) ntlmAfterKerberos(ctx context.Context, l *lane, fb *ntlmFallback) error {
+	c.log.Debug("negotiate: using NTLM", "lane", l.id, "reason", fb.reason)
+	if c.ntlmErr != nil {
+		return &AuthError{User: c.cfg.Username, Reason: fmt.Sprintf("Kerberos is not possible (%s) and NTLM needs a user name and password: %v",
+			kerberosReason("", fb.reason), c.ntlmErr), Err: fb.reason}
+	}
+	return c.handshake(ctx, l)
+}
+
 // kerberosClient returns the shared Kerberos client, logging in on first
 // use (AS exchange with the password or keytab, or the credential cache).
 func (c *Client) kerberosClient() (*kerberos.Client, error) {
@@ -67,6 +109,9 @@ func (c *Client) kerberosClient() (*kerberos.Client, error) {
 	defer c.krb.mu.Unlock()
 	if c.krb.client != nil {
 		return c.krb.client, nil
+	}
+	if c.krb.loginErr != nil {
+		return nil, c.krb.loginErr
 	}
 	kc, err := kerberos.NewClient(kerberos.ClientConfig{
 		Username:   c.cfg.Username,
@@ -77,6 +122,10 @@ func (c *Client) kerberosClient() (*kerberos.Client, error) {
 		Logger:     c.log,
 	})
 	if err != nil {
+		var ke *kerberos.Error
+		if errors.As(err, &ke) && ke.Kind != kerberos.KindKDCUnreachable {
+			c.krb.loginErr = err
+		}
 		return nil, err
 	}
 	c.krb.client = kc

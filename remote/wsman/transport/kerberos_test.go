@@ -383,6 +383,19 @@ func TestKerberosTransport(t *testing.T) {
 		})
 	}
 
+	t.Run("a wrong password is tried once, not once per lane", func(t *testing.T) {
+		c := newClient(t, func(c Config) Config { c.Auth, c.Password = "kerberos", "wrong"; return c }(e.config(krbURL, "")))
+		before := strings.Count(e.kdc.Log(), "PREAUTH_FAILED")
+		for range 3 {
+			if err := postErr(c, "<a/>"); err == nil {
+				t.Fatal("wrong password accepted")
+			}
+		}
+		if n := strings.Count(e.kdc.Log(), "PREAUTH_FAILED") - before; n != 1 {
+			t.Errorf("%d failed logins at the KDC, want 1", n)
+		}
+	})
+
 	t.Run("kerberos refuses an IP address without an SPN", func(t *testing.T) {
 		_, err := New(e.config(strings.Replace(krbURL, "localhost", "127.0.0.1", 1), "kerberos"))
 		want := "Kerberos needs the server's host name; 127.0.0.1 is an IP address: use the FQDN, or --auth ntlm / negotiate"
@@ -795,5 +808,53 @@ func TestKerberosOnlyServer(t *testing.T) {
 	}
 	if _, err := NewServerAuth(echoHandler(), ServerConfig{KeytabFile: e.svcKeytab, RequireChannelBinding: true}); err == nil {
 		t.Error("RequireChannelBinding without ChannelBindingCert accepted")
+	}
+}
+
+// TestKerberosRC4: a realm with only RC4-HMAC keys (older domains): the
+// sealed bodies carry RFC 4757 wrap tokens whose padding counts in
+// OriginalContent's Length.
+func TestKerberosRC4(t *testing.T) {
+	k := krbtest.Start(t, krbtest.WithEnctypes("arcfour-hmac"))
+	e := &krbEnv{kdc: k, realm: k.Realm(), password: "Alice-Pw-1", noCCache: filepath.Join(t.TempDir(), "absent.ccache")}
+	k.AddPrincipal("alice", e.password)
+	k.AddRandomKeyPrincipal("HTTP/localhost")
+	u, log := e.server(t, ServerConfig{KeytabFile: k.Keytab("HTTP/localhost")})
+	// The KDC would pick an AES session key for an RC4 ticket; a client
+	// asking for RC4 only gets an RC4 session key, as from an old DC.
+	conf, err := os.ReadFile(k.Krb5Conf())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc4Conf := filepath.Join(t.TempDir(), "krb5.conf")
+	conf = bytes.Replace(conf, []byte("[libdefaults]\n"), []byte("[libdefaults]\n default_tgs_enctypes = arcfour-hmac\n default_tkt_enctypes = arcfour-hmac\n permitted_enctypes = arcfour-hmac\n allow_weak_crypto = true\n"), 1)
+	if err := os.WriteFile(rc4Conf, conf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, auth := range []string{"negotiate", "kerberos"} {
+		t.Run(auth, func(t *testing.T) {
+			cfg := e.config(u, auth)
+			cfg.Krb5Conf = rc4Conf
+			c := newClient(t, cfg)
+			for _, msg := range []string{"<a/>", strings.Repeat("<odd-length/>", 777)} {
+				if _, body := post(t, c, msg); body != `<echo user="alice@`+e.realm+`">`+msg+`</echo>` {
+					t.Errorf("reply %.80q", body)
+				}
+			}
+			if got := log.take(); len(got) != 3 || !strings.Contains(got[1], "-sealed -> OK") {
+				t.Errorf("wire %q, want a handshake and two sealed exchanges", got)
+			}
+		})
+	}
+	if !strings.Contains(k.Log(), "for HTTP/localhost@"+e.realm) || strings.Contains(k.Log(), "ses=aes") {
+		t.Errorf("the service tickets were not RC4 only:\n%s", k.Log())
+	}
+}
+
+func TestNegotiateIPWithoutUser(t *testing.T) {
+	_, err := New(Config{URL: "http://192.0.2.1:5985/wsman"})
+	want := "192.0.2.1 is an IP address, so Negotiate uses NTLM (Kerberos needs the host name), and NTLM needs a user name and password"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v, want %q", err, want)
 	}
 }

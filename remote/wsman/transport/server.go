@@ -78,8 +78,8 @@ const DefaultMaxBodySize = 8 << 20
 // ServerAuth is an http.Handler that authenticates WinRM clients and
 // unwraps/wraps encrypted bodies around an inner handler.
 //
-// NTLM is connection-bound, so the http.Server must carry per-connection
-// state: install ServerAuth.ConnContext as its ConnContext:
+// NTLM and Kerberos contexts are connection-bound, so the http.Server must
+// carry per-connection state: install ServerAuth.ConnContext as its ConnContext:
 //
 //	sa, _ := transport.NewServerAuth(inner, cfg)
 //	srv := &http.Server{Handler: sa, ConnContext: sa.ConnContext}
@@ -288,7 +288,7 @@ func (s *ServerAuth) negotiateStep(w http.ResponseWriter, r *http.Request, cs *c
 		s.challenge(w, r, cs, http.StatusUnauthorized)
 		return false
 	}
-	if s.kerberos {
+	if s.kerberos && !strings.EqualFold(scheme, "NTLM") {
 		if strings.EqualFold(scheme, "Kerberos") {
 			s.kerberosStep(w, r, cs, "Kerberos", tok, nil, body)
 			return false
