@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -151,5 +152,37 @@ func TestAbsPath(t *testing.T) {
 		if got := absPath(in); got != want {
 			t.Errorf("absPath(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestKerberosCLIChannelBinding: `serve --tls --keytab
+// --require-channel-binding` accepts pssession's Kerberos client, which
+// binds its authenticator to the served certificate.
+func TestKerberosCLIChannelBinding(t *testing.T) {
+	k := krbtest.Start(t)
+	const password = "Alice-Pw-1"
+	alice := k.AddPrincipal("alice", password)
+	k.AddRandomKeyPrincipal("HTTP/localhost")
+	raw, pre, _ := startServe(t, "--tls", "--keytab", k.Keytab("HTTP/localhost"), "--require-channel-binding")
+	m := regexp.MustCompile(`--ca-file (\S+)`).FindStringSubmatch(strings.Join(pre, "\n"))
+	if m == nil {
+		t.Fatalf("no certificate path in %q", pre)
+	}
+	t.Cleanup(func() { os.Remove(m[1]) })
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = "localhost:" + u.Port()
+	for _, auth := range []string{"kerberos", "negotiate"} {
+		t.Run(auth, func(t *testing.T) {
+			io, _, out, errOut := shell.Test()
+			env := map[string]string{"PSSESSION_PASSWORD": password, "XDG_STATE_HOME": t.TempDir(), "XDG_CONFIG_HOME": t.TempDir()}
+			f := &Factory{IO: io, Getenv: func(k string) string { return env[k] }}
+			code := Execute(f, []string{"invoke", u.String(), "-u", alice, "--auth", auth, "--krb5-conf", k.Krb5Conf(), "--ca-file", m[1], "-c", "Write-Output bound"})
+			if code != ExitOK || out.String() != "bound\n" {
+				t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+			}
+		})
 	}
 }

@@ -42,7 +42,8 @@ type serveOptions struct {
 	// ClientCA and CertMaps enable certificate authentication.
 	ClientCA string
 	CertMaps []string
-	// RequireChannelBinding refuses NTLM over HTTPS without channel bindings.
+	// RequireChannelBinding refuses NTLM and Kerberos over HTTPS without
+	// channel bindings.
 	RequireChannelBinding bool
 }
 
@@ -107,7 +108,7 @@ server after closing every session.`,
 	fs.BoolVar(&opts.AllowUnencrypted, "allow-unencrypted", false, "accept Basic and unsealed bodies over plain HTTP (insecure)")
 	fs.StringVar(&opts.ClientCA, "client-ca", "", "PEM file of CAs trusted for client certificates (with --tls and --cert-map)")
 	fs.StringArrayVar(&opts.CertMaps, "cert-map", nil, "map a client certificate to a user: MATCH[,issuer:THUMBPRINT]=USER, MATCH one of sha1:HEX, sha256:HEX, upn:NAME, cn:NAME (repeatable)")
-	fs.BoolVar(&opts.RequireChannelBinding, "require-channel-binding", false, "refuse NTLM over HTTPS without channel bindings (CbtHardeningLevel=Strict; needs --tls)")
+	fs.BoolVar(&opts.RequireChannelBinding, "require-channel-binding", false, "refuse NTLM and Kerberos over HTTPS without channel bindings (CbtHardeningLevel=Strict; needs --tls)")
 	return c
 }
 

@@ -26,6 +26,9 @@ import (
 // order Windows clients send it.
 var spnegoKerberosMechs = []asn1.ObjectIdentifier{kerberos.OIDMSKerberos, kerberos.OIDKerberos5, oidNTLM}
 
+// spnegoKerberosMechsDER is the DER MechTypeList a mechListMIC covers.
+var spnegoKerberosMechsDER = mustMarshal(spnegoKerberosMechs)
+
 // kerberosState is the Kerberos client state shared by the lanes.
 type kerberosState struct {
 	mu     sync.Mutex
@@ -215,7 +218,7 @@ func (c *Client) kerberosHandshake(ctx context.Context, l *lane, raw bool) error
 	default:
 		return c.unexpected(resp, body, "Kerberos handshake")
 	}
-	apRep, err := kerberosReply(schemeToken(resp.Header, scheme), raw)
+	apRep, mic, err := kerberosReply(schemeToken(resp.Header, scheme), raw)
 	if err != nil {
 		return &AuthError{User: c.cfg.Username, Status: resp.StatusCode, Schemes: authSchemes(resp.Header),
 			Reason: "the server accepted the Kerberos ticket but did not prove its identity (mutual authentication): " + err.Error(), Err: err}
@@ -223,6 +226,19 @@ func (c *Client) kerberosHandshake(ctx context.Context, l *lane, raw bool) error
 	sess, err := ic.Complete(apRep)
 	if err != nil {
 		return kerberosAuthError(c.cfg.Username, spn, err)
+	}
+	if mic != nil {
+		// RFC 4178 §5: a mechListMIC from the acceptor is verified, so that
+		// nobody in between trimmed our mechanism list.
+		var ke *kerberos.Error
+		switch err := sess.VerifyMIC(spnegoKerberosMechsDER, mic); {
+		case err == nil:
+		case errors.As(err, &ke) && ke.Kind == kerberos.KindProtocol: // RC4: MICs not implemented
+			c.log.Debug("kerberos: mechListMIC not checked", "lane", l.id, "err", err)
+		default:
+			return &AuthError{User: c.cfg.Username, Status: resp.StatusCode, Schemes: authSchemes(resp.Header),
+				Reason: "the server's SPNEGO mechListMIC does not verify (mutual authentication failed)", Err: err}
+		}
 	}
 	if c.seal {
 		l.sealer, l.protocol = sess, protocol
@@ -233,29 +249,30 @@ func (c *Client) kerberosHandshake(ctx context.Context, l *lane, raw bool) error
 }
 
 // kerberosReply extracts the AP-REP mechanism token from the server's
-// final token: raw, or in an SPNEGO NegTokenResp accept-completed.
-func kerberosReply(tok []byte, raw bool) ([]byte, error) {
+// final token: raw, or in an SPNEGO NegTokenResp accept-completed, with
+// its mechListMIC if it has one.
+func kerberosReply(tok []byte, raw bool) (apRep, mic []byte, err error) {
 	if len(tok) == 0 {
-		return nil, errors.New("no AP-REP in the 200 response")
+		return nil, nil, errors.New("no AP-REP in the 200 response")
 	}
 	if raw || isKerberosToken(tok) {
-		return tok, nil
+		return tok, nil, nil
 	}
 	m, err := parseSPNEGO(tok)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	switch {
 	case m.init:
-		return nil, errors.New("a NegTokenInit where a NegTokenResp belongs")
+		return nil, nil, errors.New("a NegTokenInit where a NegTokenResp belongs")
 	case m.negState != negAcceptCompleted && m.negState != -1:
-		return nil, errors.New("SPNEGO negotiation not completed")
+		return nil, nil, errors.New("SPNEGO negotiation not completed")
 	case m.supportedMech != nil && !isKerberosMech(m.supportedMech):
-		return nil, errors.New("the server chose mechanism " + m.supportedMech.String() + ", not Kerberos")
+		return nil, nil, errors.New("the server chose mechanism " + m.supportedMech.String() + ", not Kerberos")
 	case len(m.responseToken) == 0:
-		return nil, errors.New("NegTokenResp without the AP-REP")
+		return nil, nil, errors.New("NegTokenResp without the AP-REP")
 	}
-	return m.responseToken, nil
+	return m.responseToken, m.mechListMIC, nil
 }
 
 // kerberosRefused interprets a 401 answer to the AP-REQ: a KRB-ERROR from

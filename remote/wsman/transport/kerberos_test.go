@@ -8,11 +8,14 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -856,5 +859,189 @@ func TestNegotiateIPWithoutUser(t *testing.T) {
 	want := "192.0.2.1 is an IP address, so Negotiate uses NTLM (Kerberos needs the host name), and NTLM needs a user name and password"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("err = %v, want %q", err, want)
+	}
+}
+
+// TestKerberosMechListMIC: a server whose final NegTokenResp carries a
+// mechListMIC (RFC 4178 §5) over the client's mechanism list: the client
+// verifies it, and refuses a wrong one before sending any body.
+func TestKerberosMechListMIC(t *testing.T) {
+	e := newKrbEnv(t)
+	acc, err := kerberos.NewAcceptor(kerberos.AcceptorConfig{KeytabFile: e.svcKeytab})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		tamper  bool
+		wantErr string
+	}{
+		{name: "valid MIC"},
+		{name: "wrong MIC", tamper: true, wantErr: "mechListMIC does not verify"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var bodies atomic.Int32
+			var mu sync.Mutex
+			var sess *kerberos.Session
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				if authz := r.Header.Get("Authorization"); authz != "" {
+					tok, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(authz, "Negotiate "))
+					m, err := parseSPNEGO(tok)
+					if err != nil || !m.init {
+						http.Error(w, "want a NegTokenInit", http.StatusBadRequest)
+						return
+					}
+					apRep, s, _, err := acc.Accept(m.mechToken, nil, false)
+					if err != nil {
+						http.Error(w, err.Error(), http.StatusUnauthorized)
+						return
+					}
+					mic, err := s.GetMIC(m.mechTypesDER)
+					if err != nil {
+						http.Error(w, err.Error(), http.StatusInternalServerError)
+						return
+					}
+					if tt.tamper {
+						mic[len(mic)-1] ^= 1
+					}
+					sess = s
+					w.Header().Set("WWW-Authenticate", "Negotiate "+base64.StdEncoding.EncodeToString(spnegoResp(negAcceptCompleted, m.mechTypes[0], apRep, mic)))
+					return
+				}
+				bodies.Add(1)
+				body, _ := io.ReadAll(r.Body)
+				plain, err := UnwrapEncrypted(sess, ProtocolSPNEGO, r.Header.Get("Content-Type"), body)
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
+					return
+				}
+				out, ct, err := WrapEncrypted(sess, ProtocolSPNEGO, append([]byte("echo:"), plain...))
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+				w.Header().Set("Content-Type", ct)
+				w.Write(out)
+			}))
+			t.Cleanup(srv.Close)
+			c := newClient(t, e.config(localhostURL(t, srv.URL), "negotiate"))
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, body, err := c.Post(ctx, []byte("<a/>"))
+			if tt.wantErr == "" {
+				if err != nil || string(body) != "echo:<a/>" {
+					t.Errorf("Post: %q, %v", body, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("err = %v, want %q", err, tt.wantErr)
+			}
+			if n := bodies.Load(); n != 0 {
+				t.Errorf("%d bodies sent after a bad mechListMIC", n)
+			}
+		})
+	}
+}
+
+// TestKerberosCurlSPNEGO: curl's --negotiate (MIT GSS-API SPNEGO, a third
+// party initiator) against ServerAuth: MIT's NegTokenInit (KRB5 first) is
+// accepted. (curl does not check the final token, so this says nothing
+// about the AP-REP; pywinrm's requests-kerberos does, in remote/endpoint.)
+func TestKerberosCurlSPNEGO(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl not installed")
+	}
+	if v, err := exec.Command(curl, "-V").Output(); err != nil || !strings.Contains(string(v), "SPNEGO") {
+		t.Skip("curl without SPNEGO (GSS-API)")
+	}
+	e := newKrbEnv(t)
+	u, log := e.server(t, ServerConfig{KeytabFile: e.svcKeytab, AllowUnencrypted: true})
+	cc := e.kdc.Kinit(t, "alice", e.password)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, curl, "--silent", "--show-error", "--fail", "--negotiate", "-u", ":",
+		"-H", "Content-Type: "+SOAPContentType, "--data-binary", "<curl/>", u)
+	cmd.Env = append(e.kdc.Env(), "KRB5CCNAME=FILE:"+cc)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl: %v\n%s", err, out)
+	}
+	if want := `<echo user="alice@` + e.realm + `"><curl/></echo>`; string(out) != want {
+		t.Errorf("curl printed %q, want %q", out, want)
+	}
+	// curl may or may not ask anonymously first.
+	if got := log.take(); len(got) == 0 || got[len(got)-1] != "Negotiate:spnego-krb5 plain -> OK plain" {
+		t.Errorf("wire %q, want it to end with curl's SPNEGO Kerberos request", got)
+	}
+}
+
+// TestNegotiateFallbackAfterClose: a server without Kerberos that closes
+// the connection after refusing the Kerberos token; Negotiate falls back
+// to NTLM on a new connection.
+func TestNegotiateFallbackAfterClose(t *testing.T) {
+	e := newKrbEnv(t)
+	log := &authLog{}
+	sa, err := NewServerAuth(echoHandler(), ServerConfig{Users: map[string]string{"alice": e.password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(log.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(authKind(r.Header.Get("Authorization")), "spnego-krb5") {
+			w.Header().Set("Connection", "close")
+		}
+		sa.ServeHTTP(w, r)
+	})))
+	srv.Config.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		conns.Add(1)
+		return sa.ConnContext(ctx, c)
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c := newClient(t, e.config(localhostURL(t, srv.URL), "negotiate"))
+	if _, body := post(t, c, "<a/>"); body != `<echo user="alice"><a/></echo>` {
+		t.Errorf("reply %q", body)
+	}
+	want := []string{
+		"Negotiate:spnego-krb5 empty -> Unauthorized plain",
+		"Negotiate:ntlm empty -> Unauthorized plain",
+		"Negotiate:ntlm empty -> OK plain",
+		"- spnego-sealed -> OK spnego-sealed",
+	}
+	if diff := cmp.Diff(want, log.take()); diff != "" {
+		t.Errorf("wire (-want +got)\n%s", diff)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+}
+
+func TestKerberosReason(t *testing.T) {
+	cause := errors.New("cause")
+	tests := []struct {
+		err  error
+		spn  string
+		want string
+	}{
+		{&kerberos.Error{Kind: kerberos.KindPreauthFailed, Principal: "alice@R"}, "", "the KDC refused the password of alice@R"},
+		{&kerberos.Error{Kind: kerberos.KindPrincipalUnknown, Principal: "HTTP/web@R"}, "HTTP/web", "the KDC does not know the service principal HTTP/web@R"},
+		{&kerberos.Error{Kind: kerberos.KindPrincipalUnknown, Principal: "bob@R"}, "HTTP/web", "the KDC does not know the user bob@R"},
+		{&kerberos.Error{Kind: kerberos.KindKDCUnreachable, Err: cause}, "", "no KDC answered"},
+		{&kerberos.Error{Kind: kerberos.KindNoCredentials}, "", "run kinit user@REALM"},
+		{&kerberos.Error{Kind: kerberos.KindClockSkew}, "", "clocks"},
+		{&kerberos.Error{Kind: kerberos.KindMutualAuth}, "", "did not prove its identity"},
+		{&kerberos.Error{Kind: kerberos.KindChannelBinding}, "", "channel binding"},
+		{&kerberos.Error{Kind: kerberos.KindConfig, Err: cause}, "", "Kerberos configuration: "},
+		{fmt.Errorf("wrapped: %w", &kerberos.Error{Kind: kerberos.KindClockSkew}), "", "clocks"},
+		{cause, "", "Kerberos: cause"},
+	}
+	for _, tt := range tests {
+		if got := kerberosReason(tt.spn, tt.err); !strings.Contains(got, tt.want) {
+			t.Errorf("kerberosReason(%q, %v) = %q, want it to contain %q", tt.spn, tt.err, got, tt.want)
+		}
 	}
 }
