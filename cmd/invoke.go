@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -185,6 +186,7 @@ func runInvoke(ctx context.Context, f *Factory, o *InvokeOptions) error {
 	if err := o.Conn.Validate(); err != nil {
 		return err
 	}
+	tuneGC(f.Getenv)
 	mode, err := parseOutputMode(o.Output)
 	if err != nil {
 		return err
@@ -309,6 +311,31 @@ func runInvoke(ctx context.Context, f *Factory, o *InvokeOptions) error {
 		return &ExitError{Code: status}
 	}
 	return nil
+}
+
+// GC settings of the invoke process (see tuneGC).
+const (
+	invokeGCPercent  = 400
+	invokeMemoryGoal = 48 << 20
+)
+
+// tuneGC makes the short-lived invoke process collect less often: GOGC
+// 400 under a 48 MiB soft memory limit, unless GOGC or GOMEMLIMIT is set
+// in the environment. Bulk output allocates a few bytes per byte received
+// (decrypted envelopes, base64, decoded records); with the default GOGC
+// 100 the collector, sweeper and scavenger took about a third of the
+// process's CPU. The limit keeps peak RSS under the 64 MB budget of issue
+// 4 (docs/performance.md): the collector runs more often near it instead.
+func tuneGC(getenv func(string) string) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(invokeGCPercent)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(invokeMemoryGoal)
+	}
 }
 
 func prefixFor(multi bool, target string) string {

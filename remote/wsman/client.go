@@ -1,6 +1,7 @@
 package wsman
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -257,19 +258,19 @@ func redact(raw string) string {
 // opName returns the operation of a rendered envelope for error messages
 // (the last segment of its action).
 func opName(env []byte) string {
-	s := string(env)
-	i := strings.Index(s, `<wsa:Action s:mustUnderstand="true">`)
+	const open = `<wsa:Action s:mustUnderstand="true">`
+	i := bytes.Index(env, []byte(open))
 	if i < 0 {
 		return "request"
 	}
-	s = s[i+len(`<wsa:Action s:mustUnderstand="true">`):]
-	if j := strings.IndexByte(s, '<'); j >= 0 {
-		s = s[:j]
+	b := env[i+len(open):]
+	if j := bytes.IndexByte(b, '<'); j >= 0 {
+		b = b[:j]
 	}
-	if j := strings.LastIndexByte(s, '/'); j >= 0 {
-		s = s[j+1:]
+	if j := bytes.LastIndexByte(b, '/'); j >= 0 {
+		b = b[j+1:]
 	}
-	return s
+	return string(b) // only the name: the envelope may be 500 KiB
 }
 
 // snippet returns the start of a body as printable text.

@@ -41,6 +41,7 @@ func (h Header) envelope(action, resourceURI, shellID string, opts []Option, bod
 		resourceURI = h.ResourceURI
 	}
 	var w xmlWriter
+	w.buf.Grow(2048) // the header alone is about 1.5 KB
 	w.start("s:Envelope",
 		"xmlns:s", NsSOAP,
 		"xmlns:wsa", NsAddressing,

@@ -285,9 +285,9 @@ func (r *Response) Receive() (*Received, error) {
 // decodeBase64 decodes base64 text, ignoring whitespace (line breaks are
 // legal in xs:base64Binary).
 func decodeBase64(s string) ([]byte, error) {
-	if !strings.ContainsAny(s, " \t") {
+	if strings.IndexByte(s, ' ') < 0 && strings.IndexByte(s, '\t') < 0 {
 		// The decoder skips '\r' and '\n' itself; Map walks runes and
-		// cost 7% of a bulk Receive.
+		// cost 7% of a bulk Receive (and ContainsAny, byte by byte, 5%).
 		return base64.StdEncoding.DecodeString(s)
 	}
 	s = strings.Map(func(r rune) rune {

@@ -98,5 +98,21 @@ func (w *xmlWriter) bytes() []byte {
 // escape writes s with XML escaping; characters not allowed in XML are
 // replaced with U+FFFD by encoding/xml.
 func escape(b *bytes.Buffer, s string) {
+	if !needsEscape(s) {
+		b.WriteString(s) // the common case: header values, names, GUIDs
+		return
+	}
 	_ = xml.EscapeText(b, []byte(s)) // writing to a bytes.Buffer cannot fail
+}
+
+// needsEscape reports whether s has a byte xml.EscapeText would change
+// or check: markup characters, controls and anything outside ASCII.
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '<', c == '>', c == '&', c == '\'', c == '"':
+			return true
+		}
+	}
+	return false
 }
