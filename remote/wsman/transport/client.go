@@ -281,6 +281,7 @@ func (c *Client) Close() error {
 	for _, l := range idle {
 		l.conn.Close()
 	}
+	c.krb.close()
 	return nil
 }
 

@@ -42,6 +42,19 @@ type kerberosState struct {
 	loginErr error
 }
 
+var errKerberosClosed = errors.New("transport: client closed")
+
+// close forgets the tickets and stops their renewal; no login follows.
+func (k *kerberosState) close() {
+	k.mu.Lock()
+	kc := k.client
+	k.client, k.loginErr = nil, errKerberosClosed
+	k.mu.Unlock()
+	if kc != nil {
+		kc.Close()
+	}
+}
+
 func (k *kerberosState) ntlmOnly() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()

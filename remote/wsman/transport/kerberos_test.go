@@ -432,6 +432,18 @@ func TestKerberosTransport(t *testing.T) {
 		}
 	})
 
+	t.Run("Close forgets the tickets", func(t *testing.T) {
+		c := newClient(t, e.config(krbURL, "kerberos"))
+		post(t, c, "<a/>")
+		c.Close()
+		if c.krb.client != nil {
+			t.Error("the Kerberos client outlives Close")
+		}
+		if err := postErr(c, "<b/>"); err == nil {
+			t.Error("Post after Close succeeded")
+		}
+	})
+
 	t.Run("KDC unreachable", func(t *testing.T) {
 		e.kdc.Stop()
 		c := newClient(t, e.config(krbURL, "kerberos"))

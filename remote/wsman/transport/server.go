@@ -397,6 +397,8 @@ func (s *ServerAuth) kerberosStep(w http.ResponseWriter, r *http.Request, cs *co
 		s.challenge(w, r, cs, http.StatusUnauthorized)
 		return
 	}
+	// apRep is nil when the client did not ask for mutual authentication:
+	// a raw answer then has no token, an SPNEGO one no responseToken.
 	out := apRep
 	if mech != nil {
 		out = spnegoResp(negAcceptCompleted, mech, apRep, nil)
@@ -407,7 +409,9 @@ func (s *ServerAuth) kerberosStep(w http.ResponseWriter, r *http.Request, cs *co
 	}
 	cs.acceptor, cs.mechTypes = nil, nil
 	cs.session, cs.user, cs.protocol = sess, client, protocol
-	w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(out))
+	if len(out) > 0 {
+		w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(out))
+	}
 	s.log.Info("Kerberos authenticated", "remote", r.RemoteAddr, "user", client, "scheme", scheme, "spnego", mech != nil)
 	s.authenticated(w, r, cs, body)
 }
