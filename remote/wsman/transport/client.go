@@ -222,13 +222,14 @@ func New(cfg Config) (*Client, error) {
 
 // kerberosHinted reports whether Negotiate should try Kerberos: the user
 // name carries a realm or domain (user@REALM, DOMAIN\user), or there is no
-// user name (the credential cache's principal), or Kerberos is configured
-// explicitly (keytab, SPN, krb5.conf, $KRB5_CONFIG). A bare user name
-// with a password is a local account of the server, for NTLM; trying
+// user name or no password (the credential cache), or Kerberos is
+// configured explicitly (keytab, SPN, krb5.conf, $KRB5_CONFIG). A bare user
+// name with a password is a local account of the server, for NTLM; trying
 // Kerberos would send the name to the default realm's KDC, whatever the
 // distribution's /etc/krb5.conf says that is.
 func kerberosHinted(cfg Config) bool {
 	return cfg.Username == "" || strings.ContainsAny(cfg.Username, `@\`) ||
+		(cfg.Password == "" && len(cfg.NTHash) == 0) ||
 		cfg.Keytab != "" || cfg.SPN != "" || cfg.Krb5Conf != "" || os.Getenv("KRB5_CONFIG") != ""
 }
 

@@ -602,6 +602,8 @@ func TestNegotiateKerberosChoice(t *testing.T) {
 		{name: "DOMAIN\\user", cfg: Config{URL: "http://server1/wsman", Username: `CORP\alice`, Password: "pw"}, want: true},
 		{name: "credential cache", cfg: Config{URL: "http://server1/wsman"}, want: true},
 		{name: "bare user with password: local account", cfg: Config{URL: "http://server1/wsman", Username: "alice", Password: "pw"}, want: false},
+		{name: "bare user without password: credential cache", cfg: Config{URL: "http://server1/wsman", Username: "alice"}, want: true},
+		{name: "bare user with NT hash: local account", cfg: Config{URL: "http://server1/wsman", Username: "alice", NTHash: make([]byte, 16)}, want: false},
 		{name: "bare user with keytab", cfg: Config{URL: "http://server1/wsman", Username: "alice", Keytab: "k"}, want: true},
 		{name: "bare user with krb5.conf", cfg: Config{URL: "http://server1/wsman", Username: "alice", Password: "pw", Krb5Conf: "c"}, want: true},
 		{name: "IPv4 address", cfg: Config{URL: "http://192.0.2.1:5985/wsman", Username: "alice@CORP.EXAMPLE", Password: "pw"}, want: false},
