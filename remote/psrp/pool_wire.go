@@ -66,12 +66,13 @@ func (o *outbox) push(m *Message, stream string, last bool) {
 func (o *outbox) next(max int, pid clixml.GUID, only bool) *OutgoingData {
 	var out *OutgoingData
 	done := 0 // messages fully packed, to remove
-	for _, m := range o.queue {
+	for i, m := range o.queue {
 		if out == nil {
 			if only && m.pid != pid {
 				continue
 			}
 			out = &OutgoingData{PipelineID: m.pid, Stream: m.stream}
+			out.Data = make([]byte, 0, o.packSize(i, max))
 		} else if m.pid != out.PipelineID {
 			continue
 		}
@@ -112,6 +113,30 @@ func (o *outbox) next(max int, pid clixml.GUID, only bool) *OutgoingData {
 		o.queue = kept
 	}
 	return out
+}
+
+// packSize bounds what next packs starting at queue index i: the
+// fragments of the same pipeline and stream up to max (an upper bound:
+// next may stop earlier), so that the packet is allocated once.
+func (o *outbox) packSize(i, max int) int {
+	first := o.queue[i]
+	n := 0
+	for _, m := range o.queue[i:] {
+		if m.pid != first.pid {
+			continue
+		}
+		if m.stream != first.stream {
+			break
+		}
+		n += fragmentHeaderLen + len(m.data) - m.sent
+		if max > 0 && n >= max {
+			return max
+		}
+		if m.last {
+			break
+		}
+	}
+	return n
 }
 
 // dropPool discards queued pool-scope messages (for a newly connecting
