@@ -598,6 +598,11 @@ func (c *Client) roundTrip(ctx context.Context, l *lane, authz string, body []by
 		ContentLength: int64(len(body)),
 		Body:          io.NopCloser(bytes.NewReader(body)),
 	}
+	if len(body) == 0 {
+		// The empty handshake POST is "Content-Length: 0" (PROTOCOL.md
+		// §6.1); any other Body would make net/http send it chunked.
+		req.Body = http.NoBody
+	}
 	req.Header.Set("User-Agent", "pssession")
 	req.Header.Set("Content-Type", ct)
 	if ct == "" {

@@ -42,12 +42,16 @@ type wireLog struct {
 	mu         sync.Mutex
 	cts        []string
 	negotiates int // NTLM NEGOTIATE messages seen (one per handshake)
+	chunked    int // requests without a Content-Length (chunked bodies)
 }
 
 func (l *wireLog) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		l.mu.Lock()
 		l.cts = append(l.cts, r.Header.Get("Content-Type"))
+		if r.ContentLength < 0 || len(r.TransferEncoding) > 0 {
+			l.chunked++
+		}
 		if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Negotiate ") {
 			if tok, err := base64.StdEncoding.DecodeString(a[len("Negotiate "):]); err == nil && len(tok) > 8 && tok[8] == 1 {
 				l.negotiates++
@@ -62,6 +66,12 @@ func (l *wireLog) handshakes() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.negotiates
+}
+
+func (l *wireLog) chunkedCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.chunked
 }
 
 func (l *wireLog) encryptedCount() int {
