@@ -186,7 +186,7 @@ func runInvoke(ctx context.Context, f *Factory, o *InvokeOptions) error {
 	if err := o.Conn.Validate(); err != nil {
 		return err
 	}
-	tuneGC(f.Getenv)
+	tuneGC(f.Getenv, invokeGCPercent, invokeMemoryGoal)
 	mode, err := parseOutputMode(o.Output)
 	if err != nil {
 		return err
@@ -313,28 +313,38 @@ func runInvoke(ctx context.Context, f *Factory, o *InvokeOptions) error {
 	return nil
 }
 
-// GC settings of the invoke process (see tuneGC).
+// GC settings of the invoke and serve processes (see tuneGC).
 const (
 	invokeGCPercent  = 400
 	invokeMemoryGoal = 48 << 20
+	serveGCPercent   = 400
+	serveMemoryGoal  = 256 << 20
 )
 
-// tuneGC makes the short-lived invoke process collect less often: GOGC
-// 400 under a 48 MiB soft memory limit, unless GOGC or GOMEMLIMIT is set
-// in the environment. Bulk output allocates a few bytes per byte received
-// (decrypted envelopes, base64, decoded records); with the default GOGC
-// 100 the collector, sweeper and scavenger took about a third of the
-// process's CPU. The limit keeps peak RSS under the 64 MB budget of issue
-// 4 (docs/performance.md): the collector runs more often near it instead.
-func tuneGC(getenv func(string) string) {
+// tuneGC makes the process collect less often: GOGC percent under a
+// soft memory limit, unless GOGC or GOMEMLIMIT is set in the environment.
+//
+// invoke (GOGC 400, 48 MiB) is short-lived: bulk output allocates a few
+// bytes per byte received (decrypted envelopes, base64, decoded records);
+// with the default GOGC 100 the collector, sweeper and scavenger took
+// about a third of the process's CPU. The limit keeps peak RSS under the
+// 64 MB budget of issue 4 (docs/performance.md): the collector runs more
+// often near it instead.
+//
+// serve (GOGC 400, 256 MiB) keeps a small live heap (sessions, at most
+// the buffer limit of output per command) but allocates a few bytes per
+// byte of output it sends; with GOGC 100 the collector took about a
+// quarter of its CPU in bulk output. The limit bounds what the laxer
+// setting may cost a busy endpoint.
+func tuneGC(getenv func(string) string, percent int, limit int64) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	if getenv("GOGC") == "" {
-		debug.SetGCPercent(invokeGCPercent)
+		debug.SetGCPercent(percent)
 	}
 	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(invokeMemoryGoal)
+		debug.SetMemoryLimit(limit)
 	}
 }
 

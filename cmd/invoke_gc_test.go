@@ -6,18 +6,21 @@ import (
 	"testing"
 )
 
-// TestTuneGC: invoke raises GOGC and sets a soft memory limit, unless the
-// environment sets either.
+// TestTuneGC: invoke and serve raise GOGC and set a soft memory limit,
+// unless the environment sets either.
 func TestTuneGC(t *testing.T) {
 	tests := []struct {
 		name        string
 		env         map[string]string
+		percent     int
+		limit       int64
 		wantPercent int
 		wantLimit   int64
 	}{
-		{"defaults", nil, invokeGCPercent, invokeMemoryGoal},
-		{"GOGC set", map[string]string{"GOGC": "100"}, 77, invokeMemoryGoal},
-		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "1GiB"}, invokeGCPercent, math.MaxInt64},
+		{"invoke defaults", nil, invokeGCPercent, invokeMemoryGoal, invokeGCPercent, invokeMemoryGoal},
+		{"serve defaults", nil, serveGCPercent, serveMemoryGoal, serveGCPercent, serveMemoryGoal},
+		{"GOGC set", map[string]string{"GOGC": "100"}, invokeGCPercent, invokeMemoryGoal, 77, invokeMemoryGoal},
+		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "1GiB"}, serveGCPercent, serveMemoryGoal, serveGCPercent, math.MaxInt64},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -27,7 +30,7 @@ func TestTuneGC(t *testing.T) {
 				debug.SetGCPercent(oldPercent)
 				debug.SetMemoryLimit(oldLimit)
 			})
-			tuneGC(func(k string) string { return tt.env[k] })
+			tuneGC(func(k string) string { return tt.env[k] }, tt.percent, tt.limit)
 			if got := debug.SetGCPercent(77); got != tt.wantPercent {
 				t.Errorf("GC percent %d, want %d", got, tt.wantPercent)
 			}

@@ -117,6 +117,7 @@ func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
+	tuneGC(f.Getenv, serveGCPercent, serveMemoryGoal)
 	if (opts.CertFile == "") != (opts.KeyFile == "") {
 		return usageError{errors.New("--cert and --key go together")}
 	}

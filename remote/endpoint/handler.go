@@ -253,6 +253,28 @@ type call struct {
 	clientIP string
 	host     string // the Host the client addressed, for wsa:Address
 	scheme   string
+	// env is the response envelope when a handler rendered the whole
+	// success envelope itself (startEnvelope, then endEnvelope) instead
+	// of returning a body to copy: bulk Receive.
+	env     *bytes.Buffer
+	envDone bool
+}
+
+// startEnvelope renders the success envelope up to the body into c.env
+// (sizeHint: the body's expected size) and returns the buffer for the
+// body; endEnvelope closes it.
+func (c *call) startEnvelope(sizeHint int) *bytes.Buffer {
+	if c.env == nil {
+		c.env = envelopes.Get().(*bytes.Buffer)
+	}
+	c.env.Reset()
+	writeEnvelopeHead(c.env, c.req.Header.Action+"Response", c.req.Header.MessageID, sizeHint)
+	return c.env
+}
+
+func (c *call) endEnvelope() {
+	writeEnvelopeTail(c.env)
+	c.envDone = true
 }
 
 // ServeHTTP serves POST /wsman (any query string).
@@ -303,13 +325,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if req != nil {
 		action = shortAction(req.Header.Action)
 	}
+	var env *bytes.Buffer
+	envDone := false
 	if fault == nil {
 		c := &call{ctx: r.Context(), req: req, user: user, clientIP: clientIP(r), host: r.Host, scheme: "http"}
 		if r.TLS != nil {
 			c.scheme = "https"
 		}
 		resp, fault = h.serve(c)
+		env, envDone = c.env, c.envDone && fault == nil
 	}
+	if env == nil {
+		env = envelopes.Get().(*bytes.Buffer)
+	}
+	defer putEnvelope(env)
 	relates := ""
 	if req != nil {
 		relates = req.Header.MessageID
@@ -322,11 +351,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		action += " fault " + fault.Subcode
 	}
-	env := envelopes.Get().(*bytes.Buffer)
-	defer putEnvelope(env)
-	if fault != nil {
+	switch {
+	case fault != nil:
+		env.Reset()
 		writeEnvelope(env, actionFault, relates, fault.body(h.machine))
-	} else {
+	case !envDone:
+		env.Reset()
 		writeEnvelope(env, req.Header.Action+"Response", relates, resp)
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(env.Len()))

@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -34,6 +35,7 @@ func (p *psShell) close() {
 type psCommand struct {
 	pl       *psrp.ServerPipeline
 	out      []psrp.Fragment // fragments not yet received
+	outBytes int             // the sum of out's fragment sizes
 	sentPart uint64          // ObjectId of a partly received message (0: none)
 	finished bool            // the final PIPELINE_STATE is queued in out
 	reported bool            // CommandState Done was delivered
@@ -46,13 +48,24 @@ type psCommand struct {
 	blocked  int // writers waiting for the client to drain (Block)
 }
 
-// bufferedLocked counts the bytes waiting for the client.
-func (c *psCommand) bufferedLocked() int {
-	n := 0
-	for _, f := range c.out {
-		n += f.Size()
+// bufferedLocked counts the bytes waiting for the client. Every writer
+// asks before each record, so the count is kept rather than summed.
+func (c *psCommand) bufferedLocked() int { return c.outBytes }
+
+// queueLocked appends fragments to out.
+func (c *psCommand) queueLocked(frags []psrp.Fragment) {
+	c.out = append(c.out, frags...)
+	for _, f := range frags {
+		c.outBytes += f.Size()
 	}
-	return n
+}
+
+// dequeueLocked removes the first n fragments of out.
+func (c *psCommand) dequeueLocked(n int) {
+	for _, f := range c.out[:n] {
+		c.outBytes -= f.Size()
+	}
+	c.out = c.out[n:]
 }
 
 // psCreate opens a runspace pool (MS-PSRP 3.1.4.1, 3.2.5.3.1): the
@@ -210,7 +223,7 @@ func (h *Handler) psDrainLocked(s *shell) {
 		if cmd == nil || cmd.p == nil {
 			continue // the command was terminated
 		}
-		cmd.p.out = append(cmd.p.out, frags...)
+		cmd.p.queueLocked(frags)
 		if s.disconnected && s.bufferMode == "Drop" {
 			h.psDropLocked(cmd.p, h.cfg.BufferLimit)
 		}
@@ -233,7 +246,7 @@ func (h *Handler) psDropLocked(p *psCommand, limit int) {
 		if n == len(p.out) {
 			return
 		}
-		p.out = p.out[n:]
+		p.dequeueLocked(n)
 		p.dropped++
 	}
 }
@@ -447,7 +460,8 @@ func (h *Handler) psReceive(c *call, s *shell) (string, *Fault) {
 			queue = &p.out
 		}
 		if len(*queue) > 0 || p != nil && p.finished && !p.reported {
-			return h.psReceiveBody(cmdID, queue, p, room), nil
+			h.psReceiveBody(c, cmdID, queue, p, room)
+			return "", nil
 		}
 		ch := h.changed
 		h.mu.Unlock()
@@ -469,7 +483,7 @@ func (h *Handler) psReceive(c *call, s *shell) (string, *Fault) {
 
 // psReceiveBody takes fragments that fit room into rsp:Stream elements
 // and reports Done once the final PIPELINE_STATE went out.
-func (h *Handler) psReceiveBody(cmdID string, queue *[]psrp.Fragment, p *psCommand, room int) string {
+func (h *Handler) psReceiveBody(c *call, cmdID string, queue *[]psrp.Fragment, p *psCommand, room int) {
 	attr := ""
 	if cmdID != "" {
 		attr = ` CommandId="` + esc(cmdID) + `"`
@@ -493,20 +507,21 @@ func (h *Handler) psReceiveBody(cmdID string, queue *[]psrp.Fragment, p *psComma
 			packetLen = 0
 		}
 	}
-	var b strings.Builder
-	b.Grow(size + 512)
+	// The body goes straight into the response envelope (no body string
+	// to copy: it is the envelope size, 500 KiB in bulk output).
+	b := c.startEnvelope(size + 512)
 	b.WriteString(`<rsp:ReceiveResponse>`)
 	packet := make([]byte, 0, packetMax)
 	for i := range n {
 		f := (*queue)[i]
 		packet = f.Append(packet)
 		if f.End {
-			writeStream(&b, attr, packet)
+			writeStream(b, attr, packet)
 			packet = packet[:0]
 		}
 	}
 	if len(packet) > 0 {
-		writeStream(&b, attr, packet)
+		writeStream(b, attr, packet)
 	}
 	if p != nil {
 		p.sentPart = 0
@@ -514,30 +529,29 @@ func (h *Handler) psReceiveBody(cmdID string, queue *[]psrp.Fragment, p *psComma
 			p.sentPart = (*queue)[n-1].ObjectID
 		}
 	}
-	*queue = (*queue)[n:]
+	if p != nil {
+		p.dequeueLocked(n)
+	} else {
+		*queue = (*queue)[n:]
+	}
 	if p != nil && p.finished && len(*queue) == 0 {
 		b.WriteString(`<rsp:CommandState` + attr + ` State="` + commandStateDone + `"><rsp:ExitCode>0</rsp:ExitCode></rsp:CommandState>`)
 		p.reported = true
 	}
 	b.WriteString(`</rsp:ReceiveResponse>`)
+	c.endEnvelope()
 	h.notifyLocked() // a blocked writer may continue
-	return b.String()
 }
 
 // writeStream appends one stdout rsp:Stream element carrying packet.
-func writeStream(b *strings.Builder, attr string, packet []byte) {
+func writeStream(b *bytes.Buffer, attr string, packet []byte) {
 	b.WriteString(`<rsp:Stream Name="stdout"`)
 	b.WriteString(attr)
 	b.WriteByte('>')
-	const raw = 3072 // a multiple of 3: no padding between chunks
-	enc := base64.StdEncoding
-	var chunk [raw / 3 * 4]byte
-	for len(packet) > 0 {
-		n := min(len(packet), raw)
-		enc.Encode(chunk[:], packet[:n])
-		b.Write(chunk[:enc.EncodedLen(n)])
-		packet = packet[n:]
-	}
+	// base64 straight into the buffer's free space (Write then copies
+	// the AvailableBuffer slice onto itself).
+	b.Grow(base64.StdEncoding.EncodedLen(len(packet)))
+	b.Write(base64.StdEncoding.AppendEncode(b.AvailableBuffer(), packet))
 	b.WriteString(`</rsp:Stream>`)
 }
 
@@ -628,7 +642,7 @@ func (h *Handler) psConnect(c *call, s *shell) (string, *Fault) {
 	for _, cmd := range s.commands {
 		if cmd.p != nil && cmd.p.sentPart != 0 {
 			for len(cmd.p.out) > 0 && cmd.p.out[0].ObjectID == cmd.p.sentPart {
-				cmd.p.out = cmd.p.out[1:]
+				cmd.p.dequeueLocked(1)
 			}
 			cmd.p.sentPart = 0
 		}

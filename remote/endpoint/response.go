@@ -18,7 +18,15 @@ const envelopeOpen = `<s:Envelope xml:lang="en-US" xmlns:s="` + nsSOAP + `" xmln
 // writeEnvelope renders a whole response into b: header (Action, MessageID, To,
 // RelatesTo = the request's MessageID) and body content.
 func writeEnvelope(b *bytes.Buffer, action, relatesTo, body string) {
-	b.Grow(len(envelopeOpen) + len(body) + 512)
+	writeEnvelopeHead(b, action, relatesTo, len(body))
+	b.WriteString(body)
+	writeEnvelopeTail(b)
+}
+
+// writeEnvelopeHead renders the envelope up to the body content, growing
+// b for a body of bodySize bytes.
+func writeEnvelopeHead(b *bytes.Buffer, action, relatesTo string, bodySize int) {
+	b.Grow(len(envelopeOpen) + bodySize + 512)
 	b.WriteString(envelopeOpen)
 	b.WriteString(`<s:Header><a:Action>`)
 	b.WriteString(esc(action))
@@ -31,9 +39,9 @@ func writeEnvelope(b *bytes.Buffer, action, relatesTo, body string) {
 		b.WriteString(`</a:RelatesTo>`)
 	}
 	b.WriteString(`</s:Header><s:Body>`)
-	b.WriteString(body)
-	b.WriteString(`</s:Body></s:Envelope>`)
 }
+
+func writeEnvelopeTail(b *bytes.Buffer) { b.WriteString(`</s:Body></s:Envelope>`) }
 
 // envelopes recycles response envelopes (a bulk Receive's is the envelope
 // size, 500 KiB).

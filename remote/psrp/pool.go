@@ -25,6 +25,7 @@ type poolCore struct {
 	events []Event
 
 	sessionKey []byte
+	scratch    []byte // send's encoding buffer
 }
 
 func (c *poolCore) init(dest Destination, id clixml.GUID, r io.Reader, l Limits) {
@@ -39,13 +40,26 @@ func (c *poolCore) init(dest Destination, id clixml.GUID, r io.Reader, l Limits)
 // send encodes a body and queues it for pipeline pid (zero: the pool).
 // last ends the packet after this message.
 func (c *poolCore) send(pid clixml.GUID, b Body, stream string, last bool) error {
-	data, err := EncodeBody(b)
-	if err != nil {
-		return err
+	m := &Message{Destination: c.dest, Type: b.MessageType(), RPID: c.id, PID: pid}
+	if _, ok := b.(*EndOfPipelineInputBody); !ok {
+		// The body is encoded into a reused buffer, so that the queued
+		// message is allocated once at its exact size (EncodeBody grows
+		// a fresh buffer step by step, and Encode copies it again).
+		var err error
+		if c.scratch, err = clixml.AppendValue(c.scratch[:0], "", b.Value()); err != nil {
+			return fmt.Errorf("psrp: encode %v: %w", b.MessageType(), err)
+		}
+		m.Data = c.scratch
+		if cap(c.scratch) > maxScratch {
+			c.scratch = nil
+		}
 	}
-	c.out.push(&Message{Destination: c.dest, Type: b.MessageType(), RPID: c.id, PID: pid, Data: data}, stream, last)
+	c.out.push(m, stream, last)
 	return nil
 }
+
+// maxScratch bounds the encoding buffer a pool keeps between messages.
+const maxScratch = 1 << 20
 
 func (c *poolCore) emit(e Event) { c.events = append(c.events, e) }
 

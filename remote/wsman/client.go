@@ -210,38 +210,70 @@ func (e *HTTPError) Error() string {
 // as an *HTTPError; a body that is not a SOAP envelope, is too large, or
 // answers another message as an error naming the endpoint.
 func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
+	x, err := c.post(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return x.parse()
+}
+
+// exchange is one posted request and the server's answer.
+type exchange struct {
+	messageID, op, where string
+	status               int
+	body                 []byte
+}
+
+// post sends req and checks the response's size.
+func (c *Client) post(ctx context.Context, req Request) (*exchange, error) {
 	if c.Transport == nil {
 		return nil, errors.New("wsman: client has no transport")
 	}
 	h := c.header()
 	env := req.Envelope(h)
-	op := opName(env)
-	where := redact(c.URL)
+	x := &exchange{messageID: h.MessageID, op: opName(env), where: redact(c.URL)}
 	status, body, err := c.Transport.Post(ctx, env)
 	if err != nil {
-		return nil, fmt.Errorf("wsman: %s to %s: %w", op, where, err)
+		return nil, fmt.Errorf("wsman: %s to %s: %w", x.op, x.where, err)
 	}
 	if limit := c.MaxResponseSize(); len(body) > limit {
-		return nil, fmt.Errorf("wsman: %s: response from %s is %d bytes, over the %d-byte limit", op, where, len(body), limit)
+		return nil, fmt.Errorf("wsman: %s: response from %s is %d bytes, over the %d-byte limit", x.op, x.where, len(body), limit)
 	}
-	if status < 200 || status > 299 {
-		if f, ferr := ParseFault(body); ferr == nil {
-			f.HTTPStatus = status
+	x.status, x.body = status, body
+	return x, nil
+}
+
+// ok reports a 2xx status.
+func (x *exchange) ok() bool { return x.status >= 200 && x.status <= 299 }
+
+// checkRelatesTo checks that the response answers our message.
+func (x *exchange) checkRelatesTo(relatesTo string) error {
+	if relatesTo != "" && !strings.EqualFold(relatesTo, x.messageID) {
+		return fmt.Errorf("wsman: %s: response from %s relates to %s, not to our message %s", x.op, x.where, relatesTo, x.messageID)
+	}
+	return nil
+}
+
+// parse decodes the response envelope as Do returns it.
+func (x *exchange) parse() (*Response, error) {
+	if !x.ok() {
+		if f, ferr := ParseFault(x.body); ferr == nil {
+			f.HTTPStatus = x.status
 			return nil, f
 		}
-		return nil, &HTTPError{Status: status, URL: where, Body: snippet(body)}
+		return nil, &HTTPError{Status: x.status, URL: x.where, Body: snippet(x.body)}
 	}
-	resp, err := ParseResponse(body)
+	resp, err := ParseResponse(x.body)
 	if err != nil {
 		var f *Fault
 		if errors.As(err, &f) {
-			f.HTTPStatus = status
+			f.HTTPStatus = x.status
 			return nil, f
 		}
-		return nil, fmt.Errorf("wsman: %s: invalid response from %s (HTTP %d, %q): %w", op, where, status, snippet(body), err)
+		return nil, fmt.Errorf("wsman: %s: invalid response from %s (HTTP %d, %q): %w", x.op, x.where, x.status, snippet(x.body), err)
 	}
-	if resp.RelatesTo != "" && !strings.EqualFold(resp.RelatesTo, h.MessageID) {
-		return nil, fmt.Errorf("wsman: %s: response from %s relates to %s, not to our message %s", op, where, resp.RelatesTo, h.MessageID)
+	if err := x.checkRelatesTo(resp.RelatesTo); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }
@@ -364,7 +396,20 @@ func (c *Client) Receive(ctx context.Context, shellID, commandID string) (*Recei
 // stderr").
 func (c *Client) ReceiveStreams(ctx context.Context, req ReceiveRequest) (*Received, error) {
 	for {
-		resp, err := c.Do(ctx, req)
+		x, err := c.post(ctx, req)
+		var resp *Response
+		if err == nil {
+			if x.ok() {
+				// The common case, bulk output, skips encoding/xml.
+				if relatesTo, rec, ok := scanReceive(x.body); ok {
+					if err := x.checkRelatesTo(relatesTo); err != nil {
+						return nil, err
+					}
+					return rec, nil
+				}
+			}
+			resp, err = x.parse()
+		}
 		if IsOperationTimeout(err) {
 			if cerr := ctx.Err(); cerr != nil {
 				return nil, fmt.Errorf("wsman: Receive from %s: %w", redact(c.URL), cerr)
