@@ -517,16 +517,8 @@ func (k *KDC) AddRandomKeyPrincipal(name string) string {
 func (k *KDC) Keytab(principals ...string) string {
 	t := k.t
 	t.Helper()
-	f, err := os.CreateTemp(k.dir, "*.keytab")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := f.Name()
-	f.Close()
 	// kadmin.local appends to an existing keytab and wants a real one or none.
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
-	}
+	path := k.freshPath(t, "*.keytab")
 	for _, name := range principals {
 		p := k.Principal(name)
 		if err := k.kadmin(fmt.Sprintf("ktadd -k %s -norandkey %s", path, p)); err != nil {
@@ -541,7 +533,7 @@ func (k *KDC) Keytab(principals ...string) string {
 // "FILE:").
 func (k *KDC) Kinit(t testing.TB, principal, password string) string {
 	t.Helper()
-	cc := k.newCCache(t)
+	cc := k.freshPath(t, "*.ccache")
 	if _, err := k.run([]byte(password+"\n"), k.bins.kinit, "-c", "FILE:"+cc, k.Principal(principal)); err != nil {
 		t.Fatalf("krbtest: kinit %s: %v", k.Principal(principal), err)
 	}
@@ -552,16 +544,18 @@ func (k *KDC) Kinit(t testing.TB, principal, password string) string {
 // returns the ccache's path.
 func (k *KDC) KinitKeytab(t testing.TB, principal, keytab string) string {
 	t.Helper()
-	cc := k.newCCache(t)
+	cc := k.freshPath(t, "*.ccache")
 	if _, err := k.run(nil, k.bins.kinit, "-k", "-t", keytab, "-c", "FILE:"+cc, k.Principal(principal)); err != nil {
 		t.Fatalf("krbtest: kinit -k %s: %v", k.Principal(principal), err)
 	}
 	return cc
 }
 
-func (k *KDC) newCCache(t testing.TB) string {
+// freshPath returns a new, unused file name in the realm's directory
+// matching pattern (os.CreateTemp's), with no file there yet.
+func (k *KDC) freshPath(t testing.TB, pattern string) string {
 	t.Helper()
-	f, err := os.CreateTemp(k.dir, "*.ccache")
+	f, err := os.CreateTemp(k.dir, pattern)
 	if err != nil {
 		t.Fatal(err)
 	}
