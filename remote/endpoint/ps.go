@@ -472,7 +472,7 @@ func (h *Handler) psReceive(c *call, s *shell) (string, *Fault) {
 			h.psReceiveBody(c, cmdID, queue, p, room)
 			return "", nil
 		}
-		ch := h.changed
+		ch := h.changedLocked()
 		h.mu.Unlock()
 		select {
 		case <-ch:
@@ -689,7 +689,7 @@ func (w *psWriter) do(f func(pl *psrp.ServerPipeline) error) error {
 		}
 		p.blocked++
 		h.notifyLocked()
-		ch := h.changed
+		ch := h.changedLocked()
 		h.mu.Unlock()
 		select {
 		case <-ch:
