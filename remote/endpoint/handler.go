@@ -95,7 +95,7 @@ type Handler struct {
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
-	changed chan struct{} // closed and replaced on every state change
+	changed chan struct{} // closed on the next state change; nil until someone waits (changedLocked)
 	shells  map[string]*shell
 	enums   map[string]*enumeration
 	closed  bool
@@ -108,7 +108,7 @@ type Handler struct {
 // New returns a Handler for cfg.
 func New(cfg Config) *Handler {
 	h := &Handler{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, machine: cfg.Machine, engine: cfg.Engine,
-		changed: make(chan struct{}), shells: map[string]*shell{}, enums: map[string]*enumeration{},
+		shells: map[string]*shell{}, enums: map[string]*enumeration{},
 		clientSeen: map[string]time.Time{}}
 	if h.clock == nil {
 		h.clock = realClock{}
@@ -239,10 +239,23 @@ func (h *Handler) clientGoneLocked(s *shell, now time.Time) bool {
 	return now.Sub(since) > limit
 }
 
-// notifyLocked wakes every waiting Receive; h.mu must be held.
+// notifyLocked wakes every waiting Receive; h.mu must be held. Output
+// notifies once per record, so the channel is only made when someone
+// waits (changedLocked).
 func (h *Handler) notifyLocked() {
-	close(h.changed)
-	h.changed = make(chan struct{})
+	if h.changed != nil {
+		close(h.changed)
+		h.changed = nil
+	}
+}
+
+// changedLocked returns a channel closed at the next notifyLocked; h.mu
+// must be held.
+func (h *Handler) changedLocked() <-chan struct{} {
+	if h.changed == nil {
+		h.changed = make(chan struct{})
+	}
+	return h.changed
 }
 
 // call is one request being served.

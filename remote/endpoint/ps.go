@@ -23,6 +23,11 @@ type psShell struct {
 	rs        Runspace
 	maxPacket int             // fragment packet size, from the Create envelope
 	out       []psrp.Fragment // pool-stream fragments not yet received
+	// lastPID and lastCmd remember the command of the last packet
+	// drained: a pipeline's output drains one record at a time, and
+	// formatting the GUID as the map key took two allocations each.
+	lastPID clixml.GUID
+	lastCmd *command
 }
 
 func (p *psShell) close() {
@@ -219,7 +224,11 @@ func (h *Handler) psDrainLocked(s *shell) {
 			s.ps.out = append(s.ps.out, frags...)
 			continue
 		}
-		cmd := s.commands[strings.ToUpper(d.PipelineID.String())]
+		cmd := s.ps.lastCmd
+		if cmd == nil || d.PipelineID != s.ps.lastPID || s.commands[cmd.id] != cmd {
+			cmd = s.commands[strings.ToUpper(d.PipelineID.String())]
+			s.ps.lastPID, s.ps.lastCmd = d.PipelineID, cmd
+		}
 		if cmd == nil || cmd.p == nil {
 			continue // the command was terminated
 		}
@@ -463,7 +472,7 @@ func (h *Handler) psReceive(c *call, s *shell) (string, *Fault) {
 			h.psReceiveBody(c, cmdID, queue, p, room)
 			return "", nil
 		}
-		ch := h.changed
+		ch := h.changedLocked()
 		h.mu.Unlock()
 		select {
 		case <-ch:
@@ -680,7 +689,7 @@ func (w *psWriter) do(f func(pl *psrp.ServerPipeline) error) error {
 		}
 		p.blocked++
 		h.notifyLocked()
-		ch := h.changed
+		ch := h.changedLocked()
 		h.mu.Unlock()
 		select {
 		case <-ch:

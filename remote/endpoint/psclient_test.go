@@ -319,7 +319,7 @@ func waitHandler(t testing.TB, h *Handler, cond func() bool) {
 	for {
 		h.mu.Lock()
 		ok := cond()
-		ch := h.changed
+		ch := h.changedLocked()
 		h.mu.Unlock()
 		if ok {
 			return

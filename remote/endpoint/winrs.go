@@ -263,7 +263,7 @@ func (h *Handler) winrsAppend(ctx context.Context, wc *winrsCommand, stderr bool
 			h.notifyLocked()
 			return
 		}
-		ch := h.changed
+		ch := h.changedLocked()
 		h.mu.Unlock()
 		select {
 		case <-ch:
@@ -386,7 +386,7 @@ func (h *Handler) winrsReceive(c *call, s *shell) (string, *Fault) {
 	room := (c.req.envelopeSize() - 4096) * 3 / 4
 	h.mu.Lock()
 	for len(wc.stdout) == 0 && len(wc.stderr) == 0 && !wc.finished {
-		ch := h.changed
+		ch := h.changedLocked()
 		h.mu.Unlock()
 		select {
 		case <-ch:

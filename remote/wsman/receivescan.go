@@ -389,13 +389,21 @@ func (s *rxScanner) lookup(prefix []byte) (string, bool) {
 }
 
 // attrValue returns the first unqualified attribute name of t, decoded.
-func (t *rxTag) attrValue(name string) string {
+func (t *rxTag) attrValue(name string) string { return textValue(t.attrRaw(name)) }
+
+// attrRaw returns the first unqualified attribute name of t as written.
+func (t *rxTag) attrRaw(name string) []byte {
 	for _, a := range t.attrs {
 		if string(a.name) == name {
-			return textValue(a.value)
+			return a.value
 		}
 	}
-	return ""
+	return nil
+}
+
+// plainValue reports whether raw attribute text decodes to itself.
+func plainValue(raw []byte) bool {
+	return bytes.IndexByte(raw, '&') < 0 && bytes.IndexByte(raw, '\r') < 0
 }
 
 // text skips checked character data up to the next '<', storing its
@@ -581,8 +589,8 @@ func (s *rxScanner) receive(r rxTag) (*Received, bool) {
 				buf = make([]byte, 0, base64.StdEncoding.DecodedLen(len(s.b)-s.i))
 			}
 			sd := StreamData{
-				Name:      s.streamName(c.attrValue("Name")),
-				CommandID: s.commandID(c.attrValue("CommandId")),
+				Name:      s.streamName(c.attrRaw("Name")),
+				CommandID: s.commandID(c.attrRaw("CommandId")),
 				End:       strings.EqualFold(c.attrValue("End"), "true"),
 			}
 			if buf, sd.Data, ok = s.streamData(c, buf); !ok {
@@ -601,8 +609,9 @@ func (s *rxScanner) receive(r rxTag) (*Received, bool) {
 	}
 }
 
-func (s *rxScanner) streamName(v string) string {
-	switch v {
+// streamName decodes a stream's Name without allocating the usual ones.
+func (s *rxScanner) streamName(raw []byte) string {
+	switch string(raw) {
 	case StreamStdout:
 		return StreamStdout
 	case StreamPR:
@@ -610,17 +619,17 @@ func (s *rxScanner) streamName(v string) string {
 	case StreamStderr:
 		return StreamStderr
 	}
-	return v
+	return textValue(raw)
 }
 
-// commandID returns v, or the previous value when they are equal (every
-// stream of a response names the same command).
-func (s *rxScanner) commandID(v string) string {
-	if v == s.last {
+// commandID decodes a CommandId, reusing the previous value when it is
+// the same (every stream of a response names the same command).
+func (s *rxScanner) commandID(raw []byte) string {
+	if plainValue(raw) && string(raw) == s.last {
 		return s.last
 	}
-	s.last = v
-	return v
+	s.last = textValue(raw)
+	return s.last
 }
 
 // streamData decodes the base64 text of stream t (no child elements)

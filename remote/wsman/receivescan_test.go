@@ -1,6 +1,7 @@
 package wsman
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -124,5 +125,42 @@ func FuzzReceiveScanner(f *testing.F) {
 	f.Add([]byte(`<Envelope xmlns="http://www.w3.org/2003/05/soap-envelope"><Body><ReceiveResponse xmlns="http://schemas.microsoft.com/wbem/wsman/1/windows/shell"><Stream Name="a&amp;b">QQ==</Stream></ReceiveResponse></Body></Envelope>`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkScan(t, b)
+	})
+}
+
+// bulkReceiveResponse is a bulk-output ReceiveResponse as the endpoint
+// sends it: one rsp:Stream per PSRP message of a 1000-character line.
+func bulkReceiveResponse() []byte {
+	msg := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("x", 1100)))
+	var b strings.Builder
+	b.WriteString(scanHead + `<rsp:ReceiveResponse>`)
+	for range 200 {
+		b.WriteString(`<rsp:Stream Name="stdout" CommandId="9A1E2F3C-0000-4000-8000-000000000001">` + msg + `</rsp:Stream>`)
+	}
+	b.WriteString(`</rsp:ReceiveResponse>` + scanTail)
+	return []byte(b.String())
+}
+
+// BenchmarkReceiveDecode compares the scanner with encoding/xml on a
+// 400 KB bulk Receive response.
+func BenchmarkReceiveDecode(b *testing.B) {
+	body := bulkReceiveResponse()
+	b.Run("scanner", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, ok := scanReceive(body); !ok {
+				b.Fatal("declined")
+			}
+		}
+	})
+	b.Run("encoding-xml", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := slowReceive(body); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }
