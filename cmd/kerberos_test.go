@@ -82,6 +82,10 @@ func TestServeAuthSchemes(t *testing.T) {
 		{users: true, keytab: true, want: []string{"basic", "negotiate", "kerberos"}},
 		{list: []string{"NTLM", "Kerberos"}, users: true, keytab: true, want: []string{"negotiate", "kerberos"}},
 		{list: []string{"digest"}, wantErr: true},
+		// Certificate alone must not widen to the defaults (nor, without
+		// users, to an anonymous endpoint).
+		{list: []string{"certificate"}, users: true, keytab: true, want: []string{"certificate"}},
+		{list: []string{"certificate"}, want: []string{"certificate"}},
 	}
 	for _, tt := range tests {
 		got, err := authSchemes(tt.list, tt.users, tt.keytab)

@@ -141,18 +141,19 @@ func runServe(ctx context.Context, f *Factory, opts *serveOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if len(users) == 0 && opts.Keytab == "" && len(schemes) > 0 {
-		return usageError{errors.New("--auth needs --users FILE or --keytab FILE")}
-	}
 	for _, s := range schemes {
-		if s == "basic" && len(users) == 0 {
+		switch {
+		case s == "negotiate" && len(users) == 0 && opts.Keytab == "":
+			return usageError{errors.New("--auth needs --users FILE or --keytab FILE")}
+		case s == "basic" && len(users) == 0:
 			return usageError{errors.New("--auth basic needs --users FILE")}
-		}
-		if s == "kerberos" && opts.Keytab == "" {
+		case s == "kerberos" && opts.Keytab == "":
 			return usageError{errors.New("--auth kerberos needs --keytab FILE")}
+		case s == "certificate" && len(extras.CertMappings) == 0:
+			return usageError{errors.New("--auth certificate needs --tls, --client-ca FILE and --cert-map")}
 		}
 	}
-	if len(extras.CertMappings) > 0 {
+	if len(extras.CertMappings) > 0 && !slices.Contains(schemes, "certificate") {
 		schemes = append(schemes, "certificate")
 	}
 	if opts.RequireChannelBinding && !slices.Contains(schemes, "negotiate") && !slices.Contains(schemes, "kerberos") {
@@ -238,9 +239,10 @@ func authSchemes(list []string, haveUsers, haveKeytab bool) ([]string, error) {
 	for _, s := range list {
 		s = strings.ToLower(strings.TrimSpace(s))
 		switch s {
-		case "basic", "negotiate", "kerberos":
+		case "basic", "negotiate", "kerberos", "certificate":
+			// certificate is also implied by --cert-map; listed alone it
+			// must not fall back to the defaults below.
 			out = append(out, s)
-		case "certificate": // implied by --cert-map
 		case "ntlm":
 			out = append(out, "negotiate")
 		case "":

@@ -163,6 +163,7 @@ func TestServeUsageErrors(t *testing.T) {
 		"bad cert-map":               {"serve", "--tls", "--client-ca", "ca.pem", "--cert-map", "dn:x=u"},
 		"channel binding over http":  {"serve", "--require-channel-binding"},
 		"channel binding no ntlm":    {"serve", "--tls", "--require-channel-binding"},
+		"certificate without maps":   {"serve", "--listen", "127.0.0.1:0", "--tls", "--auth", "certificate"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			io, _, _, errOut := shell.Test()
