@@ -98,6 +98,12 @@ func ParseProxy(s string) (*url.URL, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
+		// *url.Error repeats the whole URL, password included: keep
+		// only its reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("transport: proxy URL: %w", err)
 	}
 	switch strings.ToLower(u.Scheme) {

@@ -176,11 +176,13 @@ func TestParseProxy(t *testing.T) {
 		{in: "ftp://p:21", err: "unsupported scheme"},
 		{in: "http://p:3128/path", err: "without a path"},
 		{in: "http://:3128", err: "no host"},
+		{in: "http://u:secret-pw@pro xy:3128", err: "invalid character"},
+		{in: "http://u:secret-pw@proxy:31x8", err: "invalid port"},
 	}
 	for _, tt := range tests {
 		u, err := ParseProxy(tt.in)
 		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
+			if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "secret-pw") {
 				t.Errorf("ParseProxy(%q) = %v, want error %q", tt.in, err, tt.err)
 			}
 			continue
