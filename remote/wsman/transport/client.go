@@ -423,6 +423,17 @@ func (c *Client) openLane(ctx context.Context, id int) (*lane, error) {
 	return l, nil
 }
 
+// channelBindings is the tls-server-end-point binding of an HTTPS lane
+// (the hash of the server's certificate); nil over plain HTTP.
+func (l *lane) channelBindings() []byte {
+	if tc, ok := l.conn.(*tls.Conn); ok {
+		if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 {
+			return ntlm.TLSServerEndPoint(certs[0])
+		}
+	}
+	return nil
+}
+
 func hostPort(u *url.URL) string {
 	if u.Port() != "" {
 		return u.Host
@@ -436,12 +447,7 @@ func hostPort(u *url.URL) string {
 // handshake runs NEGOTIATE/CHALLENGE/AUTHENTICATE on empty POSTs
 // (PROTOCOL.md §6.1) and installs the lane's security context.
 func (c *Client) handshake(ctx context.Context, l *lane) error {
-	icfg := ntlm.InitiatorConfig{Credentials: c.creds()}
-	if tc, ok := l.conn.(*tls.Conn); ok {
-		if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 {
-			icfg.ChannelBindings = ntlm.TLSServerEndPoint(certs[0])
-		}
-	}
+	icfg := ntlm.InitiatorConfig{Credentials: c.creds(), ChannelBindings: l.channelBindings()}
 	ini, err := ntlm.NewInitiator(icfg)
 	if err != nil {
 		return fmt.Errorf("transport: %w", err)
@@ -457,7 +463,7 @@ func (c *Client) handshake(ctx context.Context, l *lane) error {
 	if resp.StatusCode != http.StatusUnauthorized {
 		return c.unexpected(resp, body, "expected an NTLM challenge (401) to the NEGOTIATE message")
 	}
-	chal := negotiateToken(resp.Header)
+	chal := schemeToken(resp.Header, "Negotiate", "NTLM")
 	if chal == nil {
 		return &AuthError{User: c.cfg.Username, Status: resp.StatusCode, Schemes: authSchemes(resp.Header),
 			Reason: "the server does not accept NTLM (Negotiate)"}
@@ -492,21 +498,6 @@ func (c *Client) handshake(ctx context.Context, l *lane) error {
 		l.sealer, l.protocol = ini.Session(), ProtocolSPNEGO
 	}
 	c.log.Debug("lane authenticated", "lane", l.id, "user", c.cfg.Username, "sealed", c.seal)
-	return nil
-}
-
-// negotiateToken returns the token of a "Negotiate <b64>" challenge.
-func negotiateToken(h http.Header) []byte {
-	for _, v := range h.Values("WWW-Authenticate") {
-		for _, part := range strings.Split(v, ",") {
-			scheme, tok, ok := strings.Cut(strings.TrimSpace(part), " ")
-			if ok && (strings.EqualFold(scheme, "Negotiate") || strings.EqualFold(scheme, "NTLM")) {
-				if b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(tok)); err == nil && len(b) > 0 {
-					return b
-				}
-			}
-		}
-	}
 	return nil
 }
 

@@ -2,17 +2,16 @@ package transport
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/asn1"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/pssession/pssession/remote/wsman/kerberos"
-	"github.com/pssession/pssession/remote/wsman/ntlm"
 )
 
 // Kerberos on the client (PROTOCOL.md §6.1, §6.4): each lane sends its own
@@ -202,12 +201,7 @@ func (c *Client) kerberosHandshake(ctx context.Context, l *lane, raw bool) error
 		}
 		return kerberosAuthError(c.cfg.Username, "", err)
 	}
-	var cb []byte
-	if tc, ok := l.conn.(*tls.Conn); ok {
-		if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 {
-			cb = ntlm.TLSServerEndPoint(certs[0])
-		}
-	}
+	cb := l.channelBindings()
 	ic, spn, err := c.initSecContext(ctx, kc, cb)
 	if err != nil {
 		if !raw && kerberos.IsKerberosUnavailable(err) {
@@ -342,13 +336,13 @@ func offersScheme(h http.Header, scheme string) bool {
 	return false
 }
 
-// schemeToken returns the token of a "<scheme> <b64>" WWW-Authenticate
-// challenge.
-func schemeToken(h http.Header, scheme string) []byte {
+// schemeToken returns the token of the first "<scheme> <b64>"
+// WWW-Authenticate challenge of one of schemes.
+func schemeToken(h http.Header, schemes ...string) []byte {
 	for _, v := range h.Values("WWW-Authenticate") {
 		for _, part := range strings.Split(v, ",") {
 			s, tok, ok := strings.Cut(strings.TrimSpace(part), " ")
-			if ok && strings.EqualFold(s, scheme) {
+			if ok && slices.ContainsFunc(schemes, func(sc string) bool { return strings.EqualFold(s, sc) }) {
 				if b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(tok)); err == nil && len(b) > 0 {
 					return b
 				}
