@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -212,7 +213,9 @@ func (l *lane) connect(ctx context.Context, addr, pname string) error {
 	if err := req.Write(l.conn); err != nil {
 		return fmt.Errorf("transport: proxy %s: CONNECT: %w", pname, err)
 	}
-	br := bufio.NewReader(l.conn)
+	// The proxy's answer (status line, headers and any body the close
+	// below reads) gets the same bound as a WinRM response's headers.
+	br := bufio.NewReader(io.LimitReader(l.conn, maxResponseHeader))
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -212,3 +212,38 @@ func TestClientProxyUnreachable(t *testing.T) {
 		}
 	}
 }
+
+// TestClientProxyEndlessConnectAnswer: an HTTP proxy whose CONNECT answer
+// never ends is read only up to the response-header bound, not until the
+// dial timeout (nor into memory without limit).
+func TestClientProxyEndlessConnectAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		line := []byte("X-Filler: " + strings.Repeat("a", 1000) + "\r\n")
+		if _, err := conn.Write([]byte("HTTP/1.1 200 Connection established\r\n")); err != nil {
+			return
+		}
+		for {
+			if _, err := conn.Write(line); err != nil {
+				return
+			}
+		}
+	}()
+	c := newClient(t, Config{URL: "http://winrm.test:5985/wsman", Username: "bob", Password: "hunter2",
+		Proxy: fixedProxy(t, "http://"+ln.Addr().String()), DialTimeout: 20 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, _, err = c.Post(ctx, []byte("<x/>"))
+	if err == nil || !strings.Contains(err.Error(), "CONNECT") || ctx.Err() != nil {
+		t.Fatalf("got %v (ctx %v), want a CONNECT error before any timeout", err, ctx.Err())
+	}
+}
