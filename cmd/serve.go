@@ -99,7 +99,7 @@ server after closing every session.`,
 	fs.BoolVar(&opts.TLS, "tls", false, "serve HTTPS")
 	fs.StringVar(&opts.CertFile, "cert", "", "TLS certificate (PEM); default: a generated self-signed one")
 	fs.StringVar(&opts.KeyFile, "key", "", "TLS private key (PEM)")
-	fs.StringSliceVar(&opts.Auth, "auth", nil, "authentication schemes to accept: basic,negotiate,kerberos (default: none, or what --users and --keytab enable)")
+	fs.StringSliceVar(&opts.Auth, "auth", nil, "authentication schemes to accept: basic,negotiate,kerberos,certificate (default: none, or what --users, --keytab and --cert-map enable)")
 	fs.StringVar(&opts.UsersFile, "users", "", "file of user:password lines")
 	fs.StringVar(&opts.Keytab, "keytab", "", "keytab FILE with the service keys: enables Kerberos")
 	fs.StringVar(&opts.SPN, "spn", "", "service principal of the keytab to accept (default: any in the keytab)")
@@ -247,7 +247,7 @@ func authSchemes(list []string, haveUsers, haveKeytab bool) ([]string, error) {
 			out = append(out, "negotiate")
 		case "":
 		default:
-			return nil, fmt.Errorf("--auth %q: the endpoint accepts basic, negotiate and kerberos (certificate comes with --cert-map)", s)
+			return nil, fmt.Errorf("--auth %q: the endpoint accepts basic, negotiate, kerberos and certificate", s)
 		}
 	}
 	if len(out) == 0 {
