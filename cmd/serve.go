@@ -75,9 +75,9 @@ name), or cn:NAME (its subject common name), optionally followed by
 ,issuer:THUMBPRINT of a CA that must be in its chain. USER is the local user
 the session runs as; it need not be in --users.
 
---require-channel-binding (with --tls) refuses NTLM clients that send no
-channel bindings, like WinRM's CbtHardeningLevel=Strict; bindings that do not
-match the certificate are refused in any case.
+--require-channel-binding (with --tls) refuses NTLM and Kerberos clients that
+send no channel bindings, like WinRM's CbtHardeningLevel=Strict; bindings that
+do not match the certificate are refused in any case.
 
 With --tls and no --cert/--key a self-signed certificate is generated; its PEM
 path and SHA-256 fingerprint are printed so clients can trust it with
