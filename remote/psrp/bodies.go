@@ -20,11 +20,15 @@ type Body interface {
 }
 
 // EncodeBody returns the CLIXML data of a message body (without BOM).
-func EncodeBody(b Body) ([]byte, error) {
+func EncodeBody(b Body) ([]byte, error) { return appendBody([]byte{}, b) }
+
+// appendBody is EncodeBody appending to dst (END_OF_PIPELINE_INPUT has no
+// data).
+func appendBody(dst []byte, b Body) ([]byte, error) {
 	if _, ok := b.(*EndOfPipelineInputBody); ok {
-		return []byte{}, nil
+		return dst, nil
 	}
-	data, err := clixml.Encode(b.Value())
+	data, err := clixml.AppendValue(dst, "", b.Value())
 	if err != nil {
 		return nil, fmt.Errorf("psrp: encode %v: %w", b.MessageType(), err)
 	}

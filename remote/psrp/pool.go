@@ -40,21 +40,18 @@ func (c *poolCore) init(dest Destination, id clixml.GUID, r io.Reader, l Limits)
 // send encodes a body and queues it for pipeline pid (zero: the pool).
 // last ends the packet after this message.
 func (c *poolCore) send(pid clixml.GUID, b Body, stream string, last bool) error {
-	m := &Message{Destination: c.dest, Type: b.MessageType(), RPID: c.id, PID: pid}
-	if _, ok := b.(*EndOfPipelineInputBody); !ok {
-		// The body is encoded into a reused buffer, so that the queued
-		// message is allocated once at its exact size (EncodeBody grows
-		// a fresh buffer step by step, and Encode copies it again).
-		var err error
-		if c.scratch, err = clixml.AppendValue(c.scratch[:0], "", b.Value()); err != nil {
-			return fmt.Errorf("psrp: encode %v: %w", b.MessageType(), err)
-		}
-		m.Data = c.scratch
-		if cap(c.scratch) > maxScratch {
-			c.scratch = nil
-		}
+	// The body is encoded into a reused buffer, so that the queued message
+	// is allocated once at its exact size (EncodeBody grows a fresh buffer
+	// step by step, and push's Encode copies it again).
+	data, err := appendBody(c.scratch[:0], b)
+	if err != nil {
+		return err
 	}
-	c.out.push(m, stream, last)
+	c.scratch = data
+	if cap(c.scratch) > maxScratch {
+		c.scratch = nil
+	}
+	c.out.push(&Message{Destination: c.dest, Type: b.MessageType(), RPID: c.id, PID: pid, Data: data}, stream, last)
 	return nil
 }
 

@@ -225,6 +225,25 @@ func TestAPReqContents(t *testing.T) {
 	}
 }
 
+// TestAcceptSameMicrosecond: two contexts made at the same instant (two
+// lanes to one service) both get in; an acceptor would refuse the second
+// as a replay if their authenticators carried the same time.
+func TestAcceptSameMicrosecond(t *testing.T) {
+	kt := testKeytab(t, "service secret")
+	a := testAcceptor(t, kt, "")
+	now := time.Now()
+	tk := testTicket(t, kt, etypeID.AES256_CTS_HMAC_SHA1_96, now, now.Add(time.Hour))
+	for i := range 3 {
+		ic, err := newInitiatorContext(tk, testRealm, types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, "alice"), nil, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := a.Accept(ic.Token(), nil, false); err != nil {
+			t.Fatalf("context %d: %v", i, err)
+		}
+	}
+}
+
 func TestAcceptRefuses(t *testing.T) {
 	kt := testKeytab(t, "service secret")
 	now := time.Now()

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/crypto"
@@ -55,7 +56,7 @@ func newInitiatorContext(t ticket, crealm string, cname types.PrincipalName, cha
 	if err != nil {
 		return nil, err
 	}
-	now = now.UTC()
+	now = authenticatorTime(now)
 	auth := types.Authenticator{
 		AVNO:   iana.PVNO,
 		CRealm: crealm,
@@ -87,6 +88,30 @@ func newInitiatorContext(t ticket, crealm string, cname types.PrincipalName, cha
 		cusec:      auth.Cusec,
 		service:    t.tkt.SName.PrincipalNameString() + "@" + t.tkt.Realm,
 	}, nil
+}
+
+// lastAuthenticator is the time of the last authenticator made here.
+var lastAuthenticator struct {
+	sync.Mutex
+	t time.Time
+}
+
+// authenticatorTime is now to the microsecond, made later than the
+// previous authenticator's when both fall in the same second, as MIT's
+// krb5_us_timeofday does: acceptors know an authenticator by client,
+// time and microsecond (RFC 4120 §3.2.3), so two contexts made in the
+// same microsecond (two lanes, or two sessions to one service) would
+// otherwise have the second refused as a replay. A clock that moved back
+// further is followed.
+func authenticatorTime(now time.Time) time.Time {
+	now = now.UTC().Truncate(time.Microsecond)
+	lastAuthenticator.Lock()
+	defer lastAuthenticator.Unlock()
+	if last := lastAuthenticator.t; !now.After(last) && last.Sub(now) < time.Second {
+		now = last.Add(time.Microsecond)
+	}
+	lastAuthenticator.t = now
+	return now
 }
 
 // randomSeq is a random initial sequence number below 2^30 (as MIT and

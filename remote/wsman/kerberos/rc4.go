@@ -33,33 +33,47 @@ func hmacMD5(key []byte, data ...[]byte) []byte {
 
 func le32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
 
+// rc4Keys are the keys RFC 4757 §7.3 derives from the session key alone:
+// Ksign, and the first HMAC step of Kcrypt and of Kseq (the second mixes
+// in the sequence number or the checksum, per token).
+type rc4Keys struct {
+	ksign, kcrypt0, kseq0 []byte
+}
+
+func deriveRC4Keys(key []byte) rc4Keys {
+	klocal := make([]byte, len(key))
+	for i, b := range key {
+		klocal[i] = b ^ 0xf0
+	}
+	return rc4Keys{
+		ksign:   hmacMD5(key, []byte("signaturekey\x00")),
+		kcrypt0: hmacMD5(klocal, le32(0)),
+		kseq0:   hmacMD5(key, le32(0)),
+	}
+}
+
 // rc4Checksum is SGN_CKSUM over the header, confounder and padded data
 // (RFC 4757 §7.3).
 func (s *Session) rc4Checksum(confounder, data []byte) []byte {
-	ksign := hmacMD5(s.key.KeyValue, []byte("signaturekey\x00"))
 	sum := md5.New()
 	sum.Write(le32(13)) // key usage of wrap tokens, RFC 4757 §7.3
 	sum.Write(rc4Header)
 	sum.Write(confounder)
 	sum.Write(data)
-	return hmacMD5(ksign, sum.Sum(nil))[:8]
+	return hmacMD5(s.ksign, sum.Sum(nil))[:8]
 }
 
 // rc4Crypt is the RC4 cipher (Kcrypt) for confounder and data of the token
 // with sequence number seq.
 func (s *Session) rc4Crypt(seq uint32) *rc4.Cipher {
-	klocal := make([]byte, len(s.key.KeyValue))
-	for i, b := range s.key.KeyValue {
-		klocal[i] = b ^ 0xf0
-	}
-	kcrypt := hmacMD5(hmacMD5(klocal, le32(0)), binary.BigEndian.AppendUint32(nil, seq))
+	kcrypt := hmacMD5(s.kcrypt0, binary.BigEndian.AppendUint32(nil, seq))
 	c, _ := rc4.NewCipher(kcrypt) // 16-byte key: cannot fail
 	return c
 }
 
 // rc4SeqCipher encrypts SND_SEQ (Kseq, keyed by the checksum).
 func (s *Session) rc4SeqCipher(cksum []byte) *rc4.Cipher {
-	c, _ := rc4.NewCipher(hmacMD5(hmacMD5(s.key.KeyValue, le32(0)), cksum))
+	c, _ := rc4.NewCipher(hmacMD5(s.kseq0, cksum))
 	return c
 }
 

@@ -38,6 +38,7 @@ type Session struct {
 	key            types.EncryptionKey
 	et             etype.EType // AES etypes; nil otherwise
 	rc4            bool        // RC4-HMAC (RFC 4757) wrap tokens
+	rc4Keys                    // their per-session keys, when rc4
 	acceptor       bool        // our role
 	acceptorSubkey bool        // key is the acceptor's subkey (flag 0x04)
 	outSeq, inSeq  uint64
@@ -51,7 +52,9 @@ func newSession(key types.EncryptionKey, acceptor, acceptorSubkey bool, outSeq, 
 			s.et = et
 		}
 	case etypeID.RC4_HMAC:
-		s.rc4 = len(key.KeyValue) == 16
+		if s.rc4 = len(key.KeyValue) == 16; s.rc4 {
+			s.rc4Keys = deriveRC4Keys(key.KeyValue)
+		}
 	}
 	return s
 }
