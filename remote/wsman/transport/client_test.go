@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -352,5 +353,60 @@ func TestClientLogRedaction(t *testing.T) {
 	}
 	if !strings.Contains(out, "lane authenticated") {
 		t.Errorf("log lacks the lane lifecycle:\n%s", out)
+	}
+}
+
+// TestClientRequestHead reads what writePost puts on the wire with a raw
+// listener: one POST per request with the path, Host, Content-Type,
+// Authorization and an exact Content-Length (0 for an empty body, never
+// chunked), which net/http's server parser accepts.
+func TestClientRequestHead(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	type seen struct {
+		Method, URI, Host, CT, Authz, UA string
+		Length                           int64
+		Chunked                          bool
+		Body                             string
+	}
+	got := make(chan []seen, 1)
+	go func() {
+		var out []seen
+		defer func() { got <- out }()
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		br := bufio.NewReader(conn)
+		for range 3 {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			body, _ := io.ReadAll(req.Body)
+			out = append(out, seen{req.Method, req.RequestURI, req.Host, req.Header.Get("Content-Type"),
+				req.Header.Get("Authorization"), req.Header.Get("User-Agent"), req.ContentLength, len(req.TransferEncoding) > 0, string(body)})
+			io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: 4\r\n\r\n<ok>")
+		}
+	}()
+	u := "http://" + ln.Addr().String() + "/wsman?PSVersion=5.1"
+	c := newClient(t, Config{URL: u, Auth: "basic", Username: "bob", Password: "hunter2", AllowUnencrypted: true})
+	for _, msg := range []string{"<a/>", "", strings.Repeat("x", 70000)} {
+		if st, body := post(t, c, msg); st != http.StatusOK || body != "<ok>" {
+			t.Fatalf("Post(%d bytes) = %d %q", len(msg), st, body)
+		}
+	}
+	c.Close()
+	want := []seen{
+		{"POST", "/wsman?PSVersion=5.1", ln.Addr().String(), SOAPContentType, "Basic Ym9iOmh1bnRlcjI=", "pssession", 4, false, "<a/>"},
+		{"POST", "/wsman?PSVersion=5.1", ln.Addr().String(), SOAPContentType, "Basic Ym9iOmh1bnRlcjI=", "pssession", 0, false, ""},
+		{"POST", "/wsman?PSVersion=5.1", ln.Addr().String(), SOAPContentType, "Basic Ym9iOmh1bnRlcjI=", "pssession", 70000, false, strings.Repeat("x", 70000)},
+	}
+	if diff := cmp.Diff(want, <-got); diff != "" {
+		t.Errorf("requests as the server read them (-want +got)\n%s", diff)
 	}
 }
