@@ -76,14 +76,7 @@ func serveTLSEndpoint(t *testing.T, cfg transport.ServerConfig, hosts ...string)
 }
 
 func TestNTHashE2E(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	addr, stop, err := serveEndpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	addr := e2eEndpoint(t)
 	hash := hex.EncodeToString(ntlm.NTHash("Passw0rd!"))
 	wrong := hex.EncodeToString(ntlm.NTHash("not-the-password"))
 	state := t.TempDir()
@@ -147,7 +140,7 @@ func TestNTHashE2E(t *testing.T) {
 		t.Fatalf("remove: %v\n%s%s", err, out, errOut)
 	}
 	files := 0
-	err = filepath.WalkDir(state, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(state, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -173,14 +166,7 @@ func TestNTHashE2E(t *testing.T) {
 // proxies, chosen by --proxy or by the environment. The endpoint is named
 // winrm.test, which only the proxies resolve.
 func TestProxyE2E(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	addr, stop, err := serveEndpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	addr := e2eEndpoint(t)
 	tlsAddr, ca := serveTLSEndpoint(t, transport.ServerConfig{}, "winrm.test")
 	_, port, _ := net.SplitHostPort(addr)
 	_, tlsPort, _ := net.SplitHostPort(tlsAddr)

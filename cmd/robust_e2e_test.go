@@ -73,14 +73,7 @@ func waitLine(t *testing.T, lines <-chan string, substr string) {
 // leaves the session disconnected on the server, recorded so, and a later
 // receive recovers the rest.
 func TestInvokeThroughNetworkFaults(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	addr, stop, err := serveEndpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	addr := e2eEndpoint(t)
 	proxy, err := faultproxy.New(addr)
 	if err != nil {
 		t.Fatal(err)

@@ -91,6 +91,22 @@ func serveEngine(engine endpoint.Engine) (addr string, stop func(), err error) {
 	}, nil
 }
 
+// e2eEndpoint starts the loopback endpoint of serveEndpoint for a test
+// that runs the built binary (skipped with -short) and stops it at the
+// end of the test.
+func e2eEndpoint(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	addr, stop, err := serveEndpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return addr
+}
+
 func startTestEndpoint(env *testscript.Env) (string, error) {
 	addr, stop, err := serveEndpoint()
 	if err != nil {

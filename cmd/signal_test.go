@@ -48,14 +48,7 @@ func pssessionBinary(t *testing.T) string {
 // pipeline is stopped, the temporary session closed, and nothing is left on
 // the endpoint.
 func TestInvokeSIGINTStopsRemoteCommand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	addr, stop, err := serveEndpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	addr := e2eEndpoint(t)
 	cmd := exec.Command(pssessionBinary(t), "invoke", addr, "-u", `LAB\alice`, "-c", "Write-Output started; Start-Sleep -Seconds 60; Write-Output never")
 	cmd.Env = append(os.Environ(), "PSSESSION_PASSWORD=Passw0rd!", "XDG_STATE_HOME="+t.TempDir())
 	stdout, err := cmd.StdoutPipe()

@@ -27,14 +27,7 @@ func runBin(t *testing.T, env []string, args ...string) (string, string, error) 
 // TestConcurrentProcessesKeepStoreConsistent has eight processes create and
 // remove saved sessions at once against one store.
 func TestConcurrentProcessesKeepStoreConsistent(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	addr, stop, err := serveEndpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	addr := e2eEndpoint(t)
 	state := t.TempDir()
 	env := []string{"PSSESSION_PASSWORD=Passw0rd!", "XDG_STATE_HOME=" + state}
 	var wg sync.WaitGroup
@@ -118,14 +111,7 @@ func TestCorruptStoreIsPreserved(t *testing.T) {
 // a saved session, a second waits with a notice and proceeds when the first
 // finishes; with a short --busy-timeout it fails clearly.
 func TestSecondInvokeWaitsForBusySession(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	addr, stop, err := serveEndpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	addr := e2eEndpoint(t)
 	env := []string{"PSSESSION_PASSWORD=Passw0rd!", "XDG_STATE_HOME=" + t.TempDir()}
 	if _, e, err := runBin(t, env, "new", addr, "-u", `LAB\alice`, "--name", "web"); err != nil {
 		t.Fatalf("new: %v %s", err, e)
@@ -165,14 +151,7 @@ func TestSecondInvokeWaitsForBusySession(t *testing.T) {
 // its client gone and disconnects it) and `receive` from a new process
 // prints all of the command's output, in order, once.
 func TestReceiveAfterClientKilled(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	addr, stop, err := serveEndpoint()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
+	addr := e2eEndpoint(t)
 	env := []string{"PSSESSION_PASSWORD=Passw0rd!", "XDG_STATE_HOME=" + t.TempDir()}
 	if _, e, err := runBin(t, env, "new", addr, "-u", `LAB\alice`, "--name", "job"); err != nil {
 		t.Fatalf("new: %v %s", err, e)
