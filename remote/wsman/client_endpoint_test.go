@@ -85,28 +85,7 @@ func TestLoopbackWinRS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stdout, stderr bytes.Buffer
-	var exit *int
-	for exit == nil {
-		r, err := c.ReceiveStreams(ctx, wsman.ReceiveRequest{ShellID: sh.ShellID, CommandID: id, Streams: "stdout stderr"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range r.Streams {
-			if s.Name == wsman.StreamStderr {
-				stderr.Write(s.Data)
-			} else {
-				stdout.Write(s.Data)
-			}
-		}
-		if r.Done() {
-			exit = r.State.ExitCode
-			if exit == nil {
-				t.Fatal("Done without an exit code")
-			}
-		}
-	}
-	got := []any{stdout.String(), stderr.String(), *exit}
+	got := receiveWinRS(t, ctx, c, sh.ShellID, id)
 	if d := cmp.Diff([]any{"hello <&> world\n", "oops\n", 3}, got); d != "" {
 		t.Error(d)
 	}
